@@ -1,0 +1,83 @@
+"""``mammo``: predict, history, train, evaluate.
+
+Exit codes: 0 all went through, 2 some inputs failed, 1 nothing could run (no model, bad
+settings, unusable store). Expected failures print one line, never a traceback; unexpected
+ones are logged with their traceback in the data directory's log and summarised in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from core import __version__
+from core.errors import MammoError
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.cli import evaluate, history, predict, train
+
+    parser = argparse.ArgumentParser(
+        prog="mammo",
+        description="Mammo Workstation: DenseNet121 mammogram classifier with a local store. "
+                    "Research use only, not for diagnosis.")
+    parser.add_argument("--version", action="version", version=f"mammo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (predict, history, train, evaluate):
+        module.register(sub)
+    return parser
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    try:
+        from core.settings import load_settings
+
+        log_dir = load_settings().data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / "mammo-cli.log"
+        with path.open("a") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+        return str(path)
+    except Exception:  # the log itself failed: say so rather than hide the original error
+        return "(the log could not be written)"
+
+
+def run(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except MammoError as exc:
+        print(f"mammo: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("mammo: interrupted; readings already made are stored.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        where = _log_unexpected(exc)
+        print(f"mammo: unexpected error ({type(exc).__name__}: {exc}); details in {where}",
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), argv)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, default=None,
+                   help="model folder (default: the settings' model_dir, else the bundled model)")
+    p.add_argument("--engine", choices=("auto", "onnx", "tf"), default=None,
+                   help="inference engine (default: settings; auto picks the fastest)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""``mammo predict PATH... [--json] [--model DIR] [--engine auto|onnx|tf] [--no-store]``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from core.cli.main import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, add_model_options
+from core.reading import ReadOutcome
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="score image files or folders (recursively)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per image")
+    add_model_options(p)
+    p.add_argument("--no-store", action="store_true", help="do not keep the readings")
+    p.set_defaults(handler=handle)
+
+
+def _row(outcome: ReadOutcome, model_id: str, engine: str, device: str) -> dict[str, object]:
+    if outcome.error is not None or outcome.prediction is None:
+        reason = outcome.error.message if outcome.error else "no result"
+        if outcome.error is not None and hasattr(outcome.error, "reason"):
+            reason = outcome.error.reason  # ImageDecodeError: the path is its own field
+        return {"path": str(outcome.path), "error": reason}
+    pred = outcome.prediction
+    return {"path": str(outcome.path), "score": round(pred.score, 6), "label": pred.label,
+            "threshold": pred.threshold, "model_id": model_id, "engine": engine,
+            "device": device, "heatmap_peak": [pred.heatmap_peak[0], pred.heatmap_peak[1]],
+            "reading_id": outcome.reading.id if outcome.reading else None}
+
+
+def handle(args: argparse.Namespace) -> int:
+    from core.inference.classifier import Classifier
+    from core.reading import ReadingService
+    from core.settings import load_settings
+    from core.store import Store
+
+    overrides: dict[str, object] = {}
+    if args.model is not None:
+        overrides["model_dir"] = args.model
+    if args.engine is not None:
+        overrides["engine"] = args.engine
+    settings = load_settings(**overrides)
+    classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
+                                 device=settings.device, batch_size=settings.batch_size)
+    store = None if args.no_store else Store.open(settings.store_path)
+    try:
+        user_id = None if store is None else store.ensure_user(getpass.getuser())
+        service = ReadingService(store=store, classifier=classifier,
+                                 max_file_bytes=settings.max_file_bytes,
+                                 max_pixels=settings.max_pixels)
+        info = classifier.info
+        total = failed = 0
+        for outcome in service.read(args.paths, user_id=user_id):
+            total += 1
+            row = _row(outcome, info.model_id, info.engine, info.device)
+            failed += "error" in row
+            if args.json:
+                print(json.dumps(row), flush=True)
+            elif "error" in row:
+                print(f"{row['path']}\tERROR\t{row['error']}", flush=True)
+            else:
+                print(f"{row['path']}\t{row['label']}\tscore {row['score']:.3f} (threshold "
+                      f"{row['threshold']:.3f})\tpeak {row['heatmap_peak']}", flush=True)
+    finally:
+        if store is not None:
+            store.close()
+    if total == 0:
+        print("mammo: no image files found in the given paths.", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.json:
+        print(f"{total - failed} read, {failed} failed; model {info.model_id} "
+              f"({info.engine} on {info.device}). Research use only, not for diagnosis.",
+              file=sys.stderr)
+    return EXIT_PARTIAL if failed else EXIT_OK

@@ -1,0 +1,102 @@
+"""``mammo train --out models/<id> [--data DIR ...] [--epochs N] [--seed S] [--resume]``.
+
+Preprocesses the data sets into a pack, trains the cross-validation runs and the final model
+(resumable from checkpoints), chooses pooling, calibration and threshold on the out-of-fold
+predictions, exports the model folder, evaluates it on the held-out test patients and writes
+the model card. ``--from-work`` finishes a run trained elsewhere (e.g. on a GPU machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+
+from core.cli.main import EXIT_OK
+from core.settings import project_root
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train, calibrate, evaluate and export a model")
+    p.add_argument("--out", type=Path, required=True, help="model folder to write")
+    p.add_argument("--data", type=Path, action="append", default=None,
+                   help="data set folder (repeatable; default: ../shared/data's two sets)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="go on from the last checkpoint")
+    p.add_argument("--work", type=Path, default=None,
+                   help="working folder (pack, checkpoints; default: <out>.work)")
+    p.add_argument("--cv-folds", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds for all runs; fewer epochs are run to fit")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use at most this many images per data set (smoke runs)")
+    p.add_argument("--from-work", action="store_true",
+                   help="skip training: finish from results already in --work")
+    p.add_argument("--hardware", default=None, help="what trained it, for the model card")
+    p.set_defaults(handler=handle)
+
+
+def _default_data() -> list[Path]:
+    shared = project_root().parent / "shared" / "data"
+    return [shared / "rsna-screening-640", shared / "mini-mias"]
+
+
+def handle(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from core.evaluation import localisation, reliability_plot, score_samples, summarise
+    from core.inference.classifier import Classifier
+    from core.training.card import write_card
+    from core.training.data import load_folder
+    from core.training.finalize import finalize
+    from core.training.pack import build_pack
+
+    out: Path = args.out
+    work: Path = args.work or out.with_name(out.name + ".work")
+    data = args.data or _default_data()
+    index = work / "pack" / "index.json"
+    if not index.is_file():
+        print(f"preprocessing {', '.join(map(str, data))} into {index.parent}", flush=True)
+        build_pack(data, index.parent, seed=args.seed, folds=max(args.cv_folds, 2),
+                   limit=args.limit)
+    if not args.from_work:
+        from core.training.train import train
+
+        train(index, work, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+              time_budget=args.time_budget, cv_folds=args.cv_folds, resume=args.resume,
+              log=lambda m: print(m, flush=True))
+    hardware = args.hardware or f"{os.cpu_count()}-core {platform.machine()} CPU"
+    manifest_path = finalize(work, index, out, model_id=out.name, hardware=hardware)
+    manifest = json.loads(manifest_path.read_text())
+    classifier = Classifier.load(out, engine="onnx")
+    pack = json.loads(index.read_text())
+    test_keys = {r["key"] for r in pack["samples"] if r["fold"] < 0}
+    plots: dict[str, str] = {}
+    tests: dict[str, object] = {}
+    for folder in data:
+        samples = [s for s in load_folder(folder) if s.key in test_keys]
+        if not samples:
+            continue
+        name = samples[0].dataset
+        print(f"evaluating the final model on {len(samples)} held-out {name} images", flush=True)
+        scored = [s for s in score_samples(classifier, samples, max_file_bytes=1 << 30,
+                                           max_pixels=400_000_000) if s.score is not None]
+        report = summarise([s.sample.label for s in scored], [s.score for s in scored],
+                           [s.sample.patient_id for s in scored],
+                           threshold=classifier.info.threshold)
+        report["localisation"] = localisation(scored)
+        tests[name] = report
+        plot = reliability_plot(report, out / f"reliability_test_{name}.png",
+                                title=f"held-out {name}")
+        plots[f"reliability, held-out {name}"] = plot.name
+    cv_all = manifest["metrics"]["cross_validation"]["all"]
+    plots["reliability, cross-validation"] = reliability_plot(
+        cv_all, out / "reliability_cv.png", title="out-of-fold, all").name
+    manifest["metrics"]["held_out_test"] = tests
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    write_card(manifest, out / "MODEL_CARD.md", plots=plots)
+    print(f"model written to {out}; card {out / 'MODEL_CARD.md'}", flush=True)
+    return EXIT_OK

@@ -1,0 +1,64 @@
+"""Domain errors.
+
+Every error carries a message a radiologist can act on. Technical detail belongs in the
+cause (``raise ... from exc``) and the log, never in the message shown to the user.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+
+class MammoError(Exception):
+    """Root of every error the product raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SettingsError(MammoError):
+    """The settings file or environment holds a value that cannot be used."""
+
+
+class ImageDecodeError(MammoError):
+    """An input file could not be opened as a mammogram.
+
+    ``path`` names the file; ``reason`` says why, in words a radiologist understands.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{Path(path).name}: {reason}")
+
+
+class ModelLoadError(MammoError):
+    """No usable model: none installed, a file missing or tampered with, or an engine missing."""
+
+
+class InferenceError(MammoError):
+    """The model failed while reading an image that decoded correctly."""
+
+
+class StoreError(MammoError):
+    """The local store could not be opened, migrated or written."""
+
+
+class SyncErrorKind(StrEnum):
+    AUTH = "auth"
+    CONFLICT = "conflict"
+    NETWORK = "network"
+    SERVER = "server"
+
+
+class SyncError(MammoError):
+    """Talking to the central server failed; ``kind`` tells the UI how to present it."""
+
+    def __init__(self, message: str, *, kind: SyncErrorKind) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -1,0 +1,220 @@
+"""DICOM decoding with pydicom: first frame, modality LUT, VOI LUT, MONOCHROME1 inversion.
+
+The order matters clinically: the modality transform turns stored values into meaningful
+units, the VOI transform chooses the window the modality intended for reading, and only then is
+a MONOCHROME1 image (where high values are dark) turned so that 0 is black. Each step uses
+pydicom's own helpers so that its handling of LUT descriptors and window functions is reused.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import (
+    apply_color_lut,
+    apply_modality_lut,
+    apply_voi_lut,
+    get_decoder,
+    pixel_array,
+)
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from core.errors import ImageDecodeError
+from core.imaging.image import (
+    ImageMeta,
+    MammoImage,
+    check_pixel_count,
+    luminance,
+    pixel_sha256,
+)
+
+_GREY = frozenset({"MONOCHROME1", "MONOCHROME2"})
+_COLOUR = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"})
+
+
+def decode_dicom(
+    data: bytes, *, source_path: str, max_pixels: int, has_preamble: bool
+) -> MammoImage:
+    """Decode the first frame of a DICOM file held in memory into a :class:`MammoImage`.
+
+    ``has_preamble`` is false for files recognised only by their name (no ``DICM`` marker):
+    they are read with ``force=True`` and must then look like an image dataset.
+
+    Raises
+    ------
+    ImageDecodeError
+        Not DICOM, no pixel data, too many pixels, an unsupported transfer syntax or
+        photometric interpretation, or pixel data that cannot be decoded.
+    """
+    ds = _read_dataset(data, source_path=source_path, has_preamble=has_preamble)
+    if "PixelData" not in ds:
+        raise ImageDecodeError(source_path, "DICOM file has no pixel data")
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ImageDecodeError(source_path, "DICOM file does not state its image size") from exc
+    check_pixel_count(source_path, width=columns, height=rows, max_pixels=max_pixels)
+    _ensure_decodable(ds, source_path)
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    if photometric not in _GREY | _COLOUR | {"PALETTE COLOR"}:
+        shown = photometric or "(none)"
+        raise ImageDecodeError(
+            source_path, f"DICOM photometric interpretation {shown} is not supported"
+        )
+    try:
+        stored = pixel_array(ds, index=0)
+    except MemoryError:
+        raise
+    except Exception as exc:  # every decoder plugin raises its own types
+        raise ImageDecodeError(
+            source_path, "the file is incomplete or damaged (DICOM pixel data cannot be decoded)"
+        ) from exc
+    bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
+    if photometric in _GREY:
+        pixels = _grey_display(stored, ds, source_path)
+    else:
+        pixels = _colour_display(stored, ds, photometric, bits_stored)
+    meta = ImageMeta(
+        source_path=source_path,
+        pixel_sha256=pixel_sha256(stored),
+        width=columns,
+        height=rows,
+        bit_depth=bits_stored,
+        file_format="DICOM",
+        laterality=_text(ds, "ImageLaterality") or _text(ds, "Laterality"),
+        view_position=_text(ds, "ViewPosition"),
+        photometric=photometric,
+        sop_instance_uid=_text(ds, "SOPInstanceUID"),
+    )
+    return MammoImage(pixels=pixels, meta=meta)
+
+
+def _read_dataset(data: bytes, *, source_path: str, has_preamble: bool) -> Dataset:
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=not has_preamble)
+    except InvalidDicomError as exc:
+        raise ImageDecodeError(source_path, "not a supported image format") from exc
+    except Exception as exc:  # pydicom raises many types for a damaged stream
+        reason = (
+            "the file is incomplete or damaged (DICOM)"
+            if has_preamble
+            else "not a supported image format"
+        )
+        raise ImageDecodeError(source_path, reason) from exc
+    if not has_preamble and not ({"SOPClassUID", "PixelData", "Rows"} & set(ds.dir())):
+        # force=True accepts almost any bytes; without these it is not an image dataset.
+        raise ImageDecodeError(source_path, "not a supported image format")
+    return ds
+
+
+def _ensure_decodable(ds: Dataset, source_path: str) -> None:
+    """Refuse early, by name, a transfer syntax that no installed plugin can decode."""
+    uid = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if uid is None:
+        # A bare dataset without file meta: its encoding tells which native syntax it uses.
+        implicit, little = ds.original_encoding
+        uid = (
+            ImplicitVRLittleEndian
+            if implicit
+            else ExplicitVRLittleEndian
+            if little is not False
+            else ExplicitVRBigEndian
+        )
+        ds.ensure_file_meta()
+        ds.file_meta.TransferSyntaxUID = uid
+    uid = UID(str(uid))
+    label = uid if uid.name == uid else f"{uid.name} ({uid})"
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError as exc:
+        raise ImageDecodeError(
+            source_path, f"DICOM transfer syntax {label} is not supported"
+        ) from exc
+    if not decoder.is_available:
+        raise ImageDecodeError(
+            source_path,
+            f"DICOM transfer syntax {label} is not supported: its decoder is not installed",
+        )
+
+
+def _grey_display(stored: np.ndarray, ds: Dataset, source_path: str) -> np.ndarray:
+    """Modality LUT, then VOI LUT or window, scaled to [0, 1], then MONOCHROME1 inversion."""
+    try:
+        modality = apply_modality_lut(stored, ds)
+        if _has_voi_lut(ds) and np.issubdtype(modality.dtype, np.floating):
+            # A VOI LUT is indexed by integers; rescaled values are whole numbers in practice.
+            modality = np.rint(modality).astype(np.int64)
+        voi = apply_voi_lut(modality, ds)
+        low, high = _voi_output_range(ds, modality)
+    except (ValueError, TypeError, KeyError, IndexError, NotImplementedError) as exc:
+        raise ImageDecodeError(
+            source_path, "the DICOM display settings (modality or VOI LUT, window) are invalid"
+        ) from exc
+    span = high - low
+    if span > 0:
+        scaled = (voi.astype(np.float64) - low) / span
+    else:
+        scaled = np.zeros(voi.shape, dtype=np.float64)
+    scaled = np.clip(scaled, 0.0, 1.0)
+    if str(ds.PhotometricInterpretation).strip().upper() == "MONOCHROME1":
+        scaled = 1.0 - scaled
+    return scaled.astype(np.float32)
+
+
+def _has_voi_lut(ds: Dataset) -> bool:
+    """Same test as pydicom's ``apply_voi_lut``: a first item with descriptor and data."""
+    sequence = ds.get("VOILUTSequence")
+    if not sequence:
+        return False
+    item = sequence[0]
+    return item.get("LUTDescriptor") is not None and item.get("LUTData") is not None
+
+
+def _voi_output_range(ds: Dataset, modality: np.ndarray) -> tuple[float, float]:
+    """The range of values ``apply_voi_lut`` can produce, to map onto black..white.
+
+    A VOI LUT spans 0..2**bits-1 of its descriptor; a window spans the range pydicom's
+    ``apply_windowing`` maps onto; with neither, the image's own minimum and maximum are used.
+    """
+    if _has_voi_lut(ds):
+        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        return 0.0, float(2**bits - 1)
+    if ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None:
+        bits_stored = int(ds.BitsStored)
+        if ds.get("ModalityLUTSequence"):
+            low, high = 0.0, float(2 ** int(ds.ModalityLUTSequence[0].LUTDescriptor[2]) - 1)
+        elif int(ds.get("PixelRepresentation", 0)) == 0:
+            low, high = 0.0, float(2**bits_stored - 1)
+        else:
+            low, high = float(-(2 ** (bits_stored - 1))), float(2 ** (bits_stored - 1) - 1)
+        slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
+        if slope is not None and intercept is not None:
+            low = low * float(slope) + float(intercept)
+            high = high * float(slope) + float(intercept)
+        return low, high
+    return float(modality.min()), float(modality.max())
+
+
+def _colour_display(
+    stored: np.ndarray, ds: Dataset, photometric: str, bits_stored: int
+) -> np.ndarray:
+    """Grey (luminance) picture of a colour DICOM; pydicom already converted YBR to RGB."""
+    if photometric == "PALETTE COLOR":
+        rgb = apply_color_lut(stored, ds)
+        full_scale = float(np.iinfo(rgb.dtype).max)
+    else:
+        rgb = stored
+        full_scale = float(2**bits_stored - 1)
+    return np.clip(luminance(rgb) / full_scale, 0.0, 1.0).astype(np.float32)
+
+
+def _text(ds: Dataset, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None

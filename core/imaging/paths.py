@@ -1,0 +1,60 @@
+"""Which files a folder holds that may be mammograms."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+_PLAIN_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pgm", ".dcm", ".dicom")
+
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    _PLAIN_SUFFIXES + tuple(f"{suffix}.gz" for suffix in _PLAIN_SUFFIXES)
+)
+"""Lower-case file name endings picked up when a folder is walked (files without a suffix too:
+DICOM files often have none)."""
+
+
+def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Expand files and folders into the files to open, in a stable order.
+
+    Files named explicitly pass through unchanged, whatever their suffix, and so do paths that
+    do not exist: the user asked for them, so each must get its own result or error line.
+    Folders are walked recursively in sorted order, keeping files with a supported suffix or
+    none, and skipping hidden files and folders (names starting with ``.``).
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from _walk(path)
+        else:
+            yield path
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        # Yielded so that open_image reports it ("permission denied") instead of the folder
+        # silently contributing nothing.
+        yield folder
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir():
+            yield from _walk(path)
+        elif entry.is_file() and _is_candidate(entry.name):
+            yield path
+
+
+def _is_candidate(name: str) -> bool:
+    """Supported suffix, or none at all. DICOM files are often named by their UID
+    (``1.2.840.113619.2.55``): an all-digit "suffix" is part of the name, not a file type."""
+    suffixes = [suffix.lower() for suffix in Path(name).suffixes]
+    if not suffixes or suffixes[-1][1:].isdigit():
+        return True
+    if suffixes[-1] == ".gz":
+        return len(suffixes) >= 2 and f"{suffixes[-2]}.gz" in SUPPORTED_SUFFIXES
+    return suffixes[-1] in SUPPORTED_SUFFIXES

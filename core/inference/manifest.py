@@ -1,0 +1,117 @@
+"""A model folder: ``manifest.json`` plus the files it lists, each with its SHA-256.
+
+Loading checks every hash; a missing or changed file refuses the whole model, so a tampered or
+half-copied model never scores an image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import ModelLoadError
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+REQUIRED_KEYS = ("id", "files", "input_size", "canvas", "preprocessing_version", "threshold",
+                 "calibration", "aggregation")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelManifest:
+    folder: Path
+    data: dict[str, Any]
+
+    @property
+    def model_id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.data["threshold"])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.data["input_size"])
+
+    @property
+    def canvas(self) -> int:
+        return int(self.data["canvas"])
+
+    @property
+    def preprocessing_version(self) -> str:
+        return str(self.data["preprocessing_version"])
+
+    @property
+    def aggregation(self) -> str:
+        return str(self.data["aggregation"]["method"])
+
+    @property
+    def calibration(self) -> tuple[float, float]:
+        cal = self.data["calibration"]
+        if cal.get("method") != "platt":
+            raise ModelLoadError(f"Unknown calibration method {cal.get('method')!r} in the model.")
+        return float(cal["a"]), float(cal["b"])
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the manifest itself: it names every file's hash, so it identifies the model."""
+        return sha256_file(self.folder / MANIFEST_NAME)
+
+    def file(self, role: str) -> Path:
+        for entry in self.data["files"]:
+            if entry["role"] == role:
+                return self.folder / entry["path"]
+        raise ModelLoadError(f"The model {self.model_id} has no {role} file.")
+
+    def has_file(self, role: str) -> bool:
+        return any(entry["role"] == role for entry in self.data["files"])
+
+
+def load_manifest(folder: Path, *, verify: bool = True) -> ModelManifest:
+    """Read and check a model folder.
+
+    Raises:
+        ModelLoadError: no model installed, unreadable manifest, or a file missing or changed.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        raise ModelLoadError(
+            f"No trained model is installed at {folder} (no {MANIFEST_NAME}). Install the model "
+            "folder or set model_dir in the settings; images are not scored without one."
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"The model manifest {path} cannot be read; reinstall the model.") \
+            from exc
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise ModelLoadError(f"The model manifest {path} lacks {', '.join(missing)}.")
+    if int(data.get("manifest_version", 1)) > MANIFEST_VERSION:
+        raise ModelLoadError("The model was made for a newer version of Mammo Workstation.")
+    manifest = ModelManifest(folder=folder, data=data)
+    if verify:
+        for entry in data["files"]:
+            f = folder / entry["path"]
+            if not f.is_file():
+                raise ModelLoadError(f"The model file {entry['path']} is missing from {folder}; "
+                                     "reinstall the model.")
+            if sha256_file(f) != entry["sha256"]:
+                raise ModelLoadError(
+                    f"The model file {entry['path']} does not match its manifest: it was changed "
+                    "or damaged. Reinstall the model; it will not be used as it is."
+                )
+    return manifest

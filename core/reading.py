@@ -1,0 +1,127 @@
+"""The headless path from image files to stored readings, shared by the CLI and the app.
+
+open the file -> check it -> preprocess -> run the model (patches of several images batched)
+-> store the image record and the reading with its provenance, committed at once.
+A file that fails yields an outcome with its error; the other files go on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import __version__
+from core.errors import ImageDecodeError, MammoError
+from core.imaging import MammoImage, iter_image_paths, open_image
+from core.inference.classifier import Classifier, Prediction
+from core.store import NewReading, ReadingRecord, Store, UserId
+
+IMAGES_PER_BATCH = 4  # 36 patches per engine call: batched, yet progress stays fine-grained
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    """One input file's result: either ``prediction`` (and ``reading`` when stored) or ``error``."""
+
+    path: Path
+    image: MammoImage | None = None
+    prediction: Prediction | None = None
+    reading: ReadingRecord | None = None
+    error: MammoError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+Progress = Callable[[int, int], None]
+
+
+class ReadingService:
+    """Reads images with one classifier into one store, on behalf of one user."""
+
+    def __init__(self, *, store: Store | None, classifier: Classifier, max_file_bytes: int,
+                 max_pixels: int) -> None:
+        self._store = store
+        self._classifier = classifier
+        self._max_file_bytes = max_file_bytes
+        self._max_pixels = max_pixels
+
+    def read(self, paths: Iterable[str | Path], *, user_id: UserId | None,
+             cancel: threading.Event | None = None, progress: Progress | None = None
+             ) -> Iterator[ReadOutcome]:
+        """Yield one outcome per input file, in input order (folders walked recursively).
+
+        With a store and a user, each reading is committed before its outcome is yielded, so a
+        crash loses at most the batch in flight. A cancelled run stops between batches.
+        """
+        files = list(iter_image_paths(paths))
+        done = 0
+        for start in range(0, len(files), IMAGES_PER_BATCH):
+            if cancel is not None and cancel.is_set():
+                return
+            batch = files[start:start + IMAGES_PER_BATCH]
+            yield from self._read_batch(batch, user_id=user_id, cancel=cancel)
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(files))
+
+    def _read_batch(self, batch: list[Path], *, user_id: UserId | None,
+                    cancel: threading.Event | None) -> Iterator[ReadOutcome]:
+        opened: list[tuple[Path, MammoImage | None, MammoError | None]] = []
+        for path in batch:
+            try:
+                opened.append((path, open_image(path, max_file_bytes=self._max_file_bytes,
+                                                max_pixels=self._max_pixels), None))
+            except ImageDecodeError as exc:
+                opened.append((path, None, exc))
+        good = [img for _, img, _ in opened if img is not None]
+        results = self._predict(good, cancel)
+        if cancel is not None and cancel.is_set():
+            return
+        for path, img, err in opened:
+            if img is None:
+                yield ReadOutcome(path=path, error=err)
+                continue
+            pred = results.pop(0)
+            if isinstance(pred, MammoError):
+                yield ReadOutcome(path=path, image=img, error=pred)
+                continue
+            try:
+                reading = self._store_reading(img, pred, user_id)
+            except MammoError as exc:
+                yield ReadOutcome(path=path, image=img, prediction=pred, error=exc)
+                continue
+            yield ReadOutcome(path=path, image=img, prediction=pred, reading=reading)
+
+    def _predict(self, images: list[MammoImage], cancel: threading.Event | None
+                 ) -> list[Prediction | MammoError]:
+        """Predictions in order; when the batch fails, each image alone, so one bad image
+        does not take the others down with it."""
+        try:
+            return list(self._classifier.predict([i.pixels for i in images], cancel=cancel))
+        except MammoError as exc:
+            if len(images) == 1:
+                return [exc]
+        out: list[Prediction | MammoError] = []
+        for img in images:
+            try:
+                out.extend(self._classifier.predict([img.pixels], cancel=cancel))
+            except MammoError as exc:
+                out.append(exc)
+        return out
+
+    def _store_reading(self, img: MammoImage, pred: Prediction, user_id: UserId | None
+                       ) -> ReadingRecord | None:
+        if self._store is None or user_id is None:
+            return None
+        info = self._classifier.info
+        image_id = self._store.add_image(img.meta)
+        return self._store.add_reading(NewReading(
+            image_id=image_id, user_id=user_id, score=pred.score, label=pred.label,  # type: ignore[arg-type]
+            threshold=pred.threshold, model_id=info.model_id, model_sha256=info.model_sha256,
+            engine=info.engine, device=info.device,
+            preprocessing_version=info.preprocessing_version, app_version=__version__,
+            heatmap_peak_x=pred.heatmap_peak[0], heatmap_peak_y=pred.heatmap_peak[1]))

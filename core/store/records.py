@@ -1,0 +1,160 @@
+"""Typed IDs and the immutable records the store hands out.
+
+Records are plain frozen dataclasses, detached from any database session, so they can cross
+threads (a store call runs on a worker, the result is shown by the UI thread).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, NewType, Protocol
+
+UserId = NewType("UserId", int)
+ImageId = NewType("ImageId", int)
+ReadingId = NewType("ReadingId", str)
+FeedbackId = NewType("FeedbackId", str)
+
+Role = Literal["radiologist", "admin"]
+Label = Literal["Positive", "Negative"]
+SyncState = Literal["pending", "synced", "conflict"]
+OutboxEntity = Literal["reading", "feedback"]
+
+ROLES: tuple[Role, ...] = ("radiologist", "admin")
+LABELS: tuple[Label, ...] = ("Positive", "Negative")
+SYNC_STATES: tuple[SyncState, ...] = ("pending", "synced", "conflict")
+OUTBOX_ENTITIES: tuple[OutboxEntity, ...] = ("reading", "feedback")
+BIRADS_MIN = 0
+BIRADS_MAX = 6
+
+
+class ImageMetaLike(Protocol):
+    """What :meth:`Store.add_image` reads from an image's metadata (``core.imaging.ImageMeta``)."""
+
+    @property
+    def source_path(self) -> str | os.PathLike[str]: ...
+    @property
+    def pixel_sha256(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def bit_depth(self) -> int: ...
+    @property
+    def file_format(self) -> str: ...
+    @property
+    def laterality(self) -> str | None: ...
+    @property
+    def view_position(self) -> str | None: ...
+    @property
+    def photometric(self) -> str | None: ...
+    @property
+    def sop_instance_uid(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A local user. The password hash never leaves the store."""
+
+    id: UserId
+    username: str
+    display_name: str
+    role: Role
+    has_password: bool
+    server_user_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewReading:
+    """One model result to record, with everything needed to reproduce it later.
+
+    ``score`` is the calibrated probability of malignancy, ``label`` the decision at
+    ``threshold``. Heatmap peak coordinates are in original image pixels. ``id`` is generated
+    (uuid4) when left out; give one only to make a retried write idempotent.
+    """
+
+    image_id: ImageId
+    user_id: UserId
+    score: float
+    label: Label
+    threshold: float
+    model_id: str
+    model_sha256: str
+    engine: str
+    device: str
+    preprocessing_version: str
+    app_version: str
+    heatmap_peak_x: float | None = None
+    heatmap_peak_y: float | None = None
+    id: ReadingId | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """The latest decision a radiologist signed on a reading."""
+
+    id: FeedbackId
+    user_id: UserId
+    agrees_with_model: bool
+    birads: int | None
+    note: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReadingRecord:
+    """A stored reading with its image, its reader and the latest signed feedback, if any."""
+
+    id: ReadingId
+    image_id: ImageId
+    user_id: UserId
+    score: float
+    label: Label
+    threshold: float
+    model_id: str
+    model_sha256: str
+    engine: str
+    device: str
+    preprocessing_version: str
+    app_version: str
+    heatmap_peak_x: float | None
+    heatmap_peak_y: float | None
+    created_at: datetime
+    sync_state: SyncState
+    source_path: str
+    pixel_sha256: str
+    username: str
+    feedback: FeedbackSummary | None
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One signed decision. An amendment names the decision it replaces in ``amends_id``."""
+
+    id: FeedbackId
+    reading_id: ReadingId
+    user_id: UserId
+    username: str
+    agrees_with_model: bool
+    birads: int | None
+    note: str
+    signed_at: datetime
+    amends_id: FeedbackId | None
+    sync_state: SyncState
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A change waiting to be sent to the server; ``payload`` is the decoded JSON object."""
+
+    id: int
+    entity: OutboxEntity
+    entity_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None

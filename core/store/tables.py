@@ -1,0 +1,171 @@
+"""SQLAlchemy models of the local store.
+
+These classes are private to ``core.store``: callers get the frozen records of
+:mod:`core.store.records`. Any change here needs a new migration in ``migrations/versions``
+(``tests/core/store`` fails when the models and the migrations disagree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant stored as fixed-width UTC ISO 8601 text.
+
+    Fixed width (``2024-05-01T09:30:00.000000+00:00``) keeps text order equal to time order, so
+    sorting and ``>=`` filters work in SQL. Naive datetimes are refused: a reading's time must
+    never depend on the workstation's time zone.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware times")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromisoformat(value).astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), float: Float()}
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+SYNC_STATE_CHECK = _one_of("sync_state", ("pending", "synced", "conflict"))
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ("radiologist", "admin")), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # NOCASE: "Alice" and "alice" are one account (ASCII letters only, as SQLite folds them).
+    username: Mapped[str] = mapped_column(String(150, collation="NOCASE"), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    # NULL for accounts that exist only to attribute CLI readings; they cannot log in.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    server_user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Image(Base):
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("source_path", "pixel_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_path: Mapped[str] = mapped_column(Text)
+    pixel_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    bit_depth: Mapped[int]
+    file_format: Mapped[str] = mapped_column(String(16))
+    laterality: Mapped[str | None] = mapped_column(String(8))
+    view_position: Mapped[str | None] = mapped_column(String(16))
+    photometric: Mapped[str | None] = mapped_column(String(16))
+    sop_instance_uid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Reading(Base):
+    __tablename__ = "readings"
+    __table_args__ = (
+        CheckConstraint(_one_of("label", ("Positive", "Negative")), name="label"),
+        CheckConstraint("score >= 0 AND score <= 1", name="score"),
+        CheckConstraint(SYNC_STATE_CHECK, name="sync_state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    score: Mapped[float]
+    label: Mapped[str] = mapped_column(String(8))
+    threshold: Mapped[float]
+    model_id: Mapped[str] = mapped_column(String(100))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(16))
+    device: Mapped[str] = mapped_column(String(32))
+    preprocessing_version: Mapped[str] = mapped_column(String(32))
+    app_version: Mapped[str] = mapped_column(String(32))
+    heatmap_peak_x: Mapped[float | None]
+    heatmap_peak_y: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    sync_state: Mapped[str] = mapped_column(String(10), default="pending")
+
+
+class Feedback(Base):
+    """A signed decision. Never updated in place: an amendment is a new row (``amends_id``)."""
+
+    __tablename__ = "reader_feedback"
+    __table_args__ = (
+        CheckConstraint("birads IS NULL OR (birads >= 0 AND birads <= 6)", name="birads"),
+        CheckConstraint(SYNC_STATE_CHECK, name="sync_state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reading_id: Mapped[str] = mapped_column(ForeignKey("readings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    agrees_with_model: Mapped[bool]
+    birads: Mapped[int | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime]
+    # Unique: a decision is amended at most once, so the history of a reading is one chain.
+    amends_id: Mapped[str | None] = mapped_column(ForeignKey("reader_feedback.id"), unique=True)
+    sync_state: Mapped[str] = mapped_column(String(10), default="pending")
+
+
+class Outbox(Base):
+    """Changes waiting for the server, written in the same transaction as the change itself."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("entity", ("reading", "feedback")), name="entity"),
+        Index("ix_outbox_pending", "done_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]

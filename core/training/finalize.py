@@ -1,0 +1,142 @@
+"""Turn a finished training run into a model folder.
+
+Every choice is made on the out-of-fold predictions of the cross-validation runs (patients
+the fold model never saw): the pooling of patch logits, the Platt calibration and the
+threshold at the stated operating point. The final model (all development patients) is then
+exported and evaluated once, on the held-out test patients, by the same code as
+``mammo evaluate``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.inference.aggregate import METHODS, aggregate
+from core.inference.preprocess import PREPROCESSING_VERSION
+from core.metrics import fit_platt, roc_auc, sigmoid, threshold_at_specificity
+from core.training.model import PATCH
+
+OPERATING_SPECIFICITY = 0.80
+
+
+def _code_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=10, check=False)
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
+def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
+    """Pooling, calibration and threshold from the out-of-fold predictions."""
+    rows = {r["key"]: r for r in index["samples"]}
+    oof = [(rows[k], v) for k, v in results["predictions"].items() if v["source"] == "oof"]
+    y = np.array([r["label"] for r, _ in oof])
+    logits = np.array([v["logits"] for _, v in oof])
+    aucs = {m: roc_auc(y, aggregate(logits, m)) for m in METHODS}
+    method = max(aucs, key=lambda m: aucs[m])
+    z = aggregate(logits, method)
+    a, b = fit_platt(z, y)
+    p = sigmoid(a * z + b)
+    threshold = threshold_at_specificity(y, p, OPERATING_SPECIFICITY)
+    return {"aggregation": method, "oof_auc_by_aggregation": {m: round(v, 4)
+                                                              for m, v in aucs.items()},
+            "calibration": {"method": "platt", "a": a, "b": b,
+                            "fitted_on": "out-of-fold predictions of the CV runs"},
+            "threshold": float(threshold), "oof": oof, "oof_p": p}
+
+
+def cv_report(chosen: dict[str, Any], canvas: int) -> dict[str, Any]:
+    """Cross-validated figures per data set and pooled, with intervals."""
+    from core.evaluation import summarise
+    from core.metrics import wilson_interval
+
+    oof, p = chosen["oof"], chosen["oof_p"]
+    out: dict[str, Any] = {}
+    for name in ("rsna", "mias", "all"):
+        idx = [i for i, (r, _) in enumerate(oof) if name == "all" or r["dataset"] == name]
+        if not idx:
+            continue
+        out[name] = summarise(np.array([oof[i][0]["label"] for i in idx]), p[idx],
+                              [oof[i][0]["patient_id"] for i in idx],
+                              threshold=chosen["threshold"])
+    hits = total = 0
+    for r, v in oof:  # peak inside a finding, on the canvas (an exact linear map of the image)
+        fs = r["findings"]
+        if not fs:
+            continue
+        total += 1
+        px, py = v["peak"]
+        hits += any(((px - f["x"]) / f["rx"]) ** 2 + ((py - f["y"]) / f["ry"]) ** 2 <= 1
+                    for f in fs)
+    out["mias_localisation_any_finding"] = {
+        "images": total, "peak_inside": hits,
+        "share": round(hits / total, 4) if total else None,
+        "share_ci": list(wilson_interval(hits, total)) if total else None}
+    return out
+
+
+def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, Any],
+                   index: dict[str, Any], cv: dict[str, Any], hardware: str) -> dict[str, Any]:
+    dev_patients = sorted({r["patient_id"] for r in index["samples"] if r["fold"] >= 0})
+    return {
+        "id": model_id,
+        "name": "DenseNet121 multiple-instance patch classifier (research prototype)",
+        "intended_use": "Research use only. Not a medical device; not for diagnosis.",
+        "architecture": "DenseNet121 (weights=None, from scratch), 1-channel 128x128 patches, "
+                        "GlobalAveragePooling -> Dropout(0.3) -> Dense(1) -> sigmoid",
+        "input_size": PATCH, "canvas": int(index["canvas"]),
+        "patches": (int(index["canvas"]) // PATCH) ** 2,
+        "scale": "breast crop stretched to a square canvas, then a grid of patches",
+        "preprocessing_version": PREPROCESSING_VERSION,
+        "aggregation": {"method": chosen["aggregation"],
+                        "chosen_on": "out-of-fold AUC",
+                        "oof_auc_by_method": chosen["oof_auc_by_aggregation"]},
+        "calibration": chosen["calibration"],
+        "threshold": chosen["threshold"],
+        "operating_point": {"target_specificity": OPERATING_SPECIFICITY,
+                            "expected": cv["all"]["at_threshold"]},
+        "metrics": {"cross_validation": {k: v for k, v in cv.items()}},
+        "training": {"epochs": results["epochs"], "cv_folds": results["cv_folds"],
+                     "seed": results["seed"], "batch_size": results["batch_size"],
+                     "learning_rate": results["learning_rate"],
+                     "precision": results["precision"], "backend": results["backend"],
+                     "seconds": round(results["total_s"]), "hardware": hardware,
+                     "patients": dev_patients, "code_commit": _code_commit(),
+                     "python": platform.python_version()},
+        "data": [
+            {"name": "RSNA Screening Mammography (640x640 re-export, development subset)",
+             "terms": "non-commercial research and education only; cite the RSNA challenge"},
+            {"name": "mini-MIAS (development subset)",
+             "terms": "research use only; cite Suckling et al. 1994; never rent, lease or sell"},
+        ],
+        "split": {"test_share": index["test_share"], "folds_in_pack": index["folds"],
+                  "seed": index["seed"], "by": "patient"},
+    }
+
+
+def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware: str
+             ) -> Path:
+    """Write the model folder ``out`` from a finished run in ``work``; returns the manifest."""
+    import keras
+
+    from core.training.export import export_model_folder
+    from core.training.model import build_patch_model
+
+    results = json.loads((work / "results.json").read_text())
+    index = json.loads(Path(pack_index).read_text())
+    chosen = choose(results, index)
+    cv = cv_report(chosen, int(index["canvas"]))
+    manifest = build_manifest(model_id=model_id, chosen=chosen, results=results, index=index,
+                              cv=cv, hardware=hardware)
+    keras.mixed_precision.set_dtype_policy("float32")
+    patch_model = build_patch_model()
+    patch_model.load_weights(str(work / "patch_model.weights.h5"))
+    return export_model_folder(patch_model, out, manifest)

@@ -1,0 +1,27 @@
+"""Server-side inference; only mounted when MAMMO_SERVER_PREDICT_ENABLED is true."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from core.contracts import ErrorPublic, PredictionPublic
+from server.api.deps import Context, CurrentUser
+from server.errors import FeatureDisabled
+from server.services import prediction
+
+router = APIRouter(tags=["predict"])
+
+
+@router.post(
+    "/predict",
+    responses={401: {"model": ErrorPublic}, 413: {"model": ErrorPublic}},
+    openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
+)
+async def predict(request: Request, user: CurrentUser, context: Context) -> PredictionPublic:
+    """Classify one uploaded image (the raw file as the request body: DICOM, PNG...)."""
+    if context.predictor is None:
+        raise FeatureDisabled("Prediction is not available on this server.")
+    # The body size is capped by BodySizeLimit before a byte reaches this point.
+    payload = await request.body()
+    return await run_in_threadpool(prediction.predict, context.predictor, payload)

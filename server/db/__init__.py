@@ -1,0 +1,1 @@
+"""PostgreSQL access: the server's own tables, sessions and migrations."""

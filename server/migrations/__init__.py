@@ -1,0 +1,1 @@
+"""Alembic migrations, run with ``mammo-server migrate`` (see server.db.migrate)."""

@@ -1,0 +1,1 @@
+"""Business logic below the routes: each function takes a session and plain values."""

@@ -1,0 +1,53 @@
+"""The shared preprocessing: polarity, side, crop, canvas and the way back to the original."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.inference.preprocess import needs_inversion, preprocess, to_patches
+
+
+def make_breast(h: int = 600, w: int = 480, *, side: str = "left") -> np.ndarray:
+    """A bright half-ellipse 'breast' with texture against a black background."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    cx = 0 if side == "left" else w - 1
+    inside = ((xx - cx) / (w * 0.7)) ** 2 + ((yy - h / 2) / (h * 0.45)) ** 2 <= 1
+    rng = np.random.default_rng(0)
+    img = np.where(inside, 0.55 + 0.2 * rng.random((h, w)), 0.0)
+    return img.astype(np.float32)
+
+
+def test_bright_background_is_detected_and_inverted():
+    dark = make_breast()
+    assert not needs_inversion(dark)
+    assert needs_inversion(1.0 - dark)
+    a, b = preprocess(dark), preprocess(1.0 - dark)
+    assert not a.geometry.inverted and b.geometry.inverted
+    assert np.abs(a.canvas - b.canvas).mean() < 0.02
+
+
+def test_breast_on_the_right_is_mirrored_and_the_peak_maps_back():
+    right = make_breast(side="right")
+    pre = preprocess(right)
+    assert pre.geometry.flipped
+    assert pre.canvas[:, :40].mean() > pre.canvas[:, -40:].mean()  # breast now on the left
+    x, y = pre.geometry.to_original(*pre.geometry.to_canvas(400.0, 250.0))
+    assert abs(x - 400.0) < 1e-6 and abs(y - 250.0) < 1e-6
+
+
+def test_canvas_is_cropped_to_the_breast_and_square():
+    img = np.zeros((1000, 800), dtype=np.float32)
+    img[200:800, 0:300] = make_breast(600, 300)
+    pre = preprocess(img)
+    left, top, right, bottom = pre.geometry.box
+    assert pre.canvas.shape == (384, 384)
+    assert top >= 150 and bottom <= 850 and right <= 360
+    assert pre.canvas.mean() > 0.3  # the breast fills the canvas
+
+
+def test_patches_come_in_row_major_grid_order():
+    canvas = np.zeros((384, 384), dtype=np.float32)
+    canvas[128:256, 256:384] = 1.0  # row 1, column 2 -> patch 5
+    patches = to_patches(canvas)
+    assert patches.shape == (9, 128, 128, 1)
+    assert [int(p.mean() > 0.5) for p in patches] == [0, 0, 0, 0, 0, 1, 0, 0, 0]

@@ -1,0 +1,46 @@
+"""A tiny, untrained model with the shipped model's interface, for engine and CLI tests.
+
+Same input (n, 128, 128, 1), same outputs (score, 4x4 feature map), same head
+(GlobalAveragePooling -> Dropout -> Dense -> sigmoid), exported by the same code as the real
+model. Its scores mean nothing; it only proves the plumbing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def build_tiny_patch_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_dtype_policy("float32")
+    inp = keras.Input((128, 128, 1), name="patch")
+    x = keras.layers.Rescaling(2.0, offset=-1.0)(inp)
+    for filters in (8, 12, 16, 24, 32):  # 128 -> 4
+        x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    features = keras.layers.Activation("linear", name="features")(x)
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(features)
+    dropped = keras.layers.Dropout(0.3, name="dropout")(pooled)
+    logit = keras.layers.Dense(1, name="logit")(dropped)
+    score = keras.layers.Activation("sigmoid", name="score")(logit)
+    return keras.Model(inp, [score, features])
+
+
+def make_tiny_model_dir(folder: Path, *, model_id: str = "tiny-test-model",
+                        threshold: float = 0.5) -> Path:
+    from core.inference.preprocess import CANVAS, PREPROCESSING_VERSION
+    from core.training.export import export_model_folder
+
+    export_model_folder(build_tiny_patch_model(), folder, {
+        "id": model_id, "input_size": 128, "canvas": CANVAS,
+        "preprocessing_version": PREPROCESSING_VERSION, "threshold": threshold,
+        "calibration": {"method": "platt", "a": 1.0, "b": 0.0},
+        "aggregation": {"method": "lse2"},
+        "training": {"patients": ["rsna-105"]},
+    })
+    return folder
