@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -10,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.store.records import (
+    DecisionSnapshot,
     FeedbackId,
     FeedbackRecord,
     FeedbackSummary,
@@ -164,7 +166,14 @@ def find_user(session: Session, username: str) -> User | None:
 
 def enqueue_reading(session: Session, reading: Reading, image: Image, user: User) -> None:
     """Queue ``reading`` for the server. The source path stays local: it may name a patient."""
-    payload = {
+    _enqueue(
+        session, "reading", reading.id, reading_payload(reading, image, user), reading.created_at
+    )
+
+
+def reading_payload(reading: Reading, image: Image, user: User) -> dict[str, Any]:
+    """The outbox payload of a reading (also what the sync client maps for a decision)."""
+    return {
         "id": reading.id,
         "image": {
             "pixel_sha256": image.pixel_sha256,
@@ -192,7 +201,6 @@ def enqueue_reading(session: Session, reading: Reading, image: Image, user: User
         "heatmap_peak_y": reading.heatmap_peak_y,
         "created_at": reading.created_at.isoformat(),
     }
-    _enqueue(session, "reading", reading.id, payload, reading.created_at)
 
 
 def enqueue_feedback(session: Session, feedback: Feedback, user: User) -> None:
@@ -222,3 +230,41 @@ def _enqueue(
             attempts=0,
         )
     )
+
+
+def decisions(session: Session, *conditions: Any) -> list[DecisionSnapshot]:
+    rows = session.scalars(
+        select(Feedback)
+        .where(*conditions)
+        .order_by(Feedback.signed_at, literal_column("reader_feedback.rowid"))
+    )
+    return [
+        DecisionSnapshot(
+            id=FeedbackId(f.id),
+            reading_id=ReadingId(f.reading_id),
+            user_id=UserId(f.user_id),
+            agrees_with_model=f.agrees_with_model,
+            birads=f.birads,
+            note=f.note,
+            signed_at=f.signed_at,
+            amends_id=None if f.amends_id is None else FeedbackId(f.amends_id),
+        )
+        for f in rows
+    ]
+
+
+def root_decisions(session: Session, reading_ids: Iterable[str]) -> dict[str, DecisionSnapshot]:
+    """For each reading, its reader's earliest decision that amends nothing (the signature)."""
+    ids = set(reading_ids)
+    if not ids:
+        return {}
+    found: dict[str, DecisionSnapshot] = {}
+    for decision in decisions(
+        session,
+        Feedback.reading_id.in_(ids),
+        Feedback.amends_id.is_(None),
+        Feedback.user_id
+        == select(Reading.user_id).where(Reading.id == Feedback.reading_id).scalar_subquery(),
+    ):
+        found.setdefault(decision.reading_id, decision)
+    return found

@@ -158,3 +158,128 @@ class OutboxEntry:
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None
+
+
+# Sync ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerAccountRecord:
+    """A local user's account on a central server, as remembered after an online login."""
+
+    id: int
+    server_url: str
+    user_id: UserId
+    username: str
+    server_user_id: str
+    role: Role
+    profile: dict[str, Any]
+    has_verifier: bool
+    verified_online_at: datetime | None
+    last_login_at: datetime | None
+    pull_watermark: datetime | None
+
+
+@dataclass(frozen=True)
+class SyncConflictRecord:
+    """A change the server refused because it holds another version; both are kept."""
+
+    id: int
+    entity: OutboxEntity
+    entity_id: str
+    reading_id: ReadingId
+    local_version: dict[str, Any]
+    server_version: dict[str, Any] | None
+    message: str
+    detected_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SyncStatusRecord:
+    """What the last sync attempts left behind (it survives a restart)."""
+
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    failures: int = 0
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DecisionSnapshot:
+    """One signed decision, as the sync client needs it to build what the server stores."""
+
+    id: FeedbackId
+    reading_id: ReadingId
+    user_id: UserId
+    agrees_with_model: bool
+    birads: int | None
+    note: str
+    signed_at: datetime
+    amends_id: FeedbackId | None
+
+
+@dataclass(frozen=True)
+class ReadingSnapshot:
+    """A reading as the sync client maps it: its outbox payload and its reader's first decision.
+
+    ``root_decision`` is the earliest decision on the reading by the reading's own user that
+    amends nothing: on the server it is the signature of the reading itself.
+    """
+
+    id: ReadingId
+    user_id: UserId
+    payload: dict[str, Any]
+    root_decision: DecisionSnapshot | None
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    """Everything needed to map a batch of outbox entries: their readings and decisions."""
+
+    readings: dict[ReadingId, ReadingSnapshot]
+    decisions: dict[FeedbackId, DecisionSnapshot]
+
+
+@dataclass(frozen=True)
+class RemoteDecision:
+    agrees_with_model: bool
+    birads: int | None
+    note: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class RemoteReading:
+    """A reading pulled from the server, in the store's terms (no wire schema in the store)."""
+
+    id: str
+    amends_id: str | None
+    pixel_sha256: str
+    width: int
+    height: int
+    laterality: str | None
+    view_position: str | None
+    sop_instance_uid: str | None
+    score: float
+    label: Label
+    threshold: float
+    model_id: str
+    model_sha256: str
+    engine: str
+    device: str
+    preprocessing_version: str
+    app_version: str
+    created_at: datetime
+    decision: RemoteDecision | None
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What merging pulled readings added; ``unresolved`` amend something not here yet."""
+
+    readings_added: int = 0
+    decisions_added: int = 0
+    unresolved: tuple[RemoteReading, ...] = ()

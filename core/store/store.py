@@ -46,6 +46,7 @@ from core.store.records import (
     UserId,
     UserRecord,
 )
+from core.store.sync_ledger import SyncLedger
 from core.store.tables import Feedback, Image, Reading, User
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ class Store:
         self._hasher = PasswordHasher()
         self._dummy_hash: str | None = None
         self._closed = False
+        self._sync = SyncLedger(
+            self._session, clock=clock, hasher=self._hasher, dummy_hash=self._get_dummy_hash
+        )
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock = _utc_now) -> Store:
@@ -100,6 +104,11 @@ class Store:
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def sync(self) -> SyncLedger:
+        """The sync client's bookkeeping: server accounts, conflicts, pulled readings."""
+        return self._sync
 
     def close(self) -> None:
         """Close the pooled connections. Safe to call twice; the store is unusable afterwards."""
@@ -275,39 +284,53 @@ class Store:
             StoreError: unknown image or user, a score or threshold outside 0..1, an unknown
                 label, or an id that is already stored.
         """
-        _check_reading(new)
+        return self.add_readings([new])[0]
+
+    def add_readings(self, news: Sequence[NewReading]) -> list[ReadingRecord]:
+        """Record many model results and queue them, all in one transaction (all or none).
+
+        Raises:
+            StoreError: as :meth:`add_reading`, for any of them; then none is saved.
+        """
+        for new in news:
+            _check_reading(new)
+        records = []
         with self._session(write=True) as session:
-            image = session.get(Image, new.image_id)
-            user = session.get(User, new.user_id)
-            if image is None or user is None:
-                raise StoreError(
-                    "The reading names an image or a user that is not in the local store; "
-                    "it was not saved. Open the image again."
+            for new in news:
+                image = session.get(Image, new.image_id)
+                user = session.get(User, new.user_id)
+                if image is None or user is None:
+                    raise StoreError(
+                        "The reading names an image or a user that is not in the local store; "
+                        "it was not saved. Open the image again."
+                    )
+                reading = Reading(
+                    id=new.id or str(uuid.uuid4()),
+                    image_id=image.id,
+                    user_id=user.id,
+                    score=float(new.score),
+                    label=new.label,
+                    threshold=float(new.threshold),
+                    model_id=new.model_id,
+                    model_sha256=new.model_sha256,
+                    engine=new.engine,
+                    device=new.device,
+                    preprocessing_version=new.preprocessing_version,
+                    app_version=new.app_version,
+                    heatmap_peak_x=new.heatmap_peak_x,
+                    heatmap_peak_y=new.heatmap_peak_y,
+                    created_at=self._clock(),
+                    sync_state="pending",
                 )
-            reading = Reading(
-                id=new.id or str(uuid.uuid4()),
-                image_id=image.id,
-                user_id=user.id,
-                score=float(new.score),
-                label=new.label,
-                threshold=float(new.threshold),
-                model_id=new.model_id,
-                model_sha256=new.model_sha256,
-                engine=new.engine,
-                device=new.device,
-                preprocessing_version=new.preprocessing_version,
-                app_version=new.app_version,
-                heatmap_peak_x=new.heatmap_peak_x,
-                heatmap_peak_y=new.heatmap_peak_y,
-                created_at=self._clock(),
-                sync_state="pending",
-            )
-            session.add(reading)
-            queries.enqueue_reading(session, reading, image, user)
+                session.add(reading)
+                queries.enqueue_reading(session, reading, image, user)
+                records.append(
+                    queries.to_reading_record(
+                        reading, image.source_path, image.pixel_sha256, user.username, None
+                    )
+                )
             _flush_or_refuse(session, "This reading is already stored.")
-            return queries.to_reading_record(
-                reading, image.source_path, image.pixel_sha256, user.username, None
-            )
+        return records
 
     def get_reading(self, reading_id: ReadingId) -> ReadingRecord | None:
         """One reading with its latest feedback, or None."""

@@ -169,3 +169,66 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
+
+
+class ServerAccount(Base):
+    """A local user's account on a central server: profile, offline verifier, pull watermark.
+
+    ``password_verifier`` is an Argon2 hash of the server password, kept after an online login
+    so that the radiologist can log in offline for ``offline_login_days`` after
+    ``verified_online_at``. Tokens are not here: they live in the OS keyring or a private file.
+    """
+
+    __tablename__ = "server_accounts"
+    __table_args__ = (UniqueConstraint("server_url", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_url: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    server_user_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    profile: Mapped[str] = mapped_column(Text)
+    password_verifier: Mapped[str | None] = mapped_column(String(255))
+    verified_online_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    pull_watermark: Mapped[datetime | None]
+
+
+class SyncConflict(Base):
+    """The server refused a change because it holds another version: both are kept here.
+
+    ``local_version`` is what this workstation sent, ``server_version`` the server's copy
+    (JSON of ``ReadingPublic``) when it told us. Resolved by a radiologist, never by dropping one.
+    """
+
+    __tablename__ = "sync_conflicts"
+    __table_args__ = (
+        CheckConstraint(_one_of("entity", ("reading", "feedback")), name="entity"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    entity: Mapped[str] = mapped_column(String(10))
+    entity_id: Mapped[str] = mapped_column(String(36), index=True)
+    reading_id: Mapped[str] = mapped_column(ForeignKey("readings.id"), index=True)
+    local_version: Mapped[str] = mapped_column(Text)
+    server_version: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class SyncStatusRow(Base):
+    """The one row of sync bookkeeping that outlives a restart: last outcome and next retry."""
+
+    __tablename__ = "sync_status"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_kind: Mapped[str | None] = mapped_column(String(10))
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]

@@ -200,11 +200,12 @@ def train(
         fit(dev, 1, None, steps=5)  # compiles
         t1 = time.time()
         fit(dev, 1, None, steps=probe_steps)
+        train_model.get_weights()  # waits for the device: JAX dispatches asynchronously
         per_step = (time.time() - t1) / probe_steps
         reset()
         remaining = time_budget - (time.time() - t_start)
         per_epoch = per_step * steps_full
-        affordable = int(remaining / ((cv_folds + 1) * per_epoch * 1.08))
+        affordable = int(remaining / ((cv_folds + 1) * per_epoch * 1.25))
         log(f"compile {t1 - t0:.0f} s; {per_step * 1000:.0f} ms/step; {per_epoch:.1f} s/epoch;"
             f" {affordable} epochs affordable per run")
         epochs = max(1, min(epochs, affordable))

@@ -16,14 +16,25 @@ from core.store.migration import MIGRATIONS_DIR, migrate
 from core.store.tables import Base
 from tests.core.store.factories import add_reading
 
-TABLES = {"users", "images", "readings", "reader_feedback", "outbox", "alembic_version"}
+TABLES = {
+    "users",
+    "images",
+    "readings",
+    "reader_feedback",
+    "outbox",
+    "server_accounts",
+    "sync_conflicts",
+    "sync_status",
+    "alembic_version",
+}
+HEAD = "0002"
 
-REVISION_0002 = """
+NEXT_REVISION = f"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9001"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -53,7 +64,7 @@ def test_open_creates_folder_tables_and_wal(store_path: Path) -> None:
         tables = {name for (name,) in query(store_path, "SELECT name FROM sqlite_master")}
         assert tables >= TABLES
         assert query(store_path, "PRAGMA journal_mode") == [("wal",)]
-        assert query(store_path, "SELECT version_num FROM alembic_version") == [("0001",)]
+        assert query(store_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert backups(store_path) == []
 
 
@@ -82,7 +93,7 @@ def test_reopen_keeps_data_and_makes_no_backup(store_path: Path) -> None:
         reading = add_reading(store)
     with Store.open(store_path) as store:
         assert [r.id for r in store.list_readings()] == [reading.id]
-    assert query(store_path, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert query(store_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert backups(store_path) == []
 
 
@@ -102,7 +113,7 @@ def test_old_revision_is_backed_up_with_wal_content_before_upgrade(
 ) -> None:
     scripts = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_study_note.py").write_text(REVISION_0002)
+    (scripts / "versions" / "9001_study_note.py").write_text(NEXT_REVISION)
     old_store = Store.open(store_path)
     # Kept open: the reading is still in the WAL, which a plain file copy would miss.
     reading = add_reading(old_store)
@@ -116,10 +127,10 @@ def test_old_revision_is_backed_up_with_wal_content_before_upgrade(
 
     assert backup is not None
     assert backups(store_path) == [backup]
-    assert backup.name.startswith("mammo.sqlite3.bak-0001-")
-    assert query(backup, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert backup.name.startswith(f"mammo.sqlite3.bak-{HEAD}-")
+    assert query(backup, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert query(backup, "SELECT id FROM readings") == [(reading.id,)]
-    assert query(store_path, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert query(store_path, "SELECT version_num FROM alembic_version") == [("9001",)]
     columns = {row[1] for row in query(store_path, "PRAGMA table_info(images)")}
     assert "study_note" in columns
     assert query(store_path, "SELECT id FROM readings") == [(reading.id,)]

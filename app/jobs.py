@@ -1,0 +1,195 @@
+"""The work the window hands to workers: plain functions over core services (no Qt, no widgets).
+
+Each ``*_job`` returns a :data:`app.worker.Job`; what it reports and returns are small frozen
+records, never full-resolution pixels, so a 100-image batch does not pile up in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.about_dialog import read_model_card
+from app.charts import render_statistics_chart
+from app.display_image import DisplayImage, make_display_image
+from app.history_view import HistoryQuery
+from app.settings_file import write_user_settings
+from app.worker import Job, Report
+from core.errors import ImageDecodeError, MammoError
+from core.imaging import iter_image_paths, open_image
+from core.inference.classifier import Prediction
+from core.reading import ReadingService
+from core.statistics import ReadingStatistics, summarize_readings
+from core.store import FeedbackRecord, ReadingId, ReadingRecord, Store, UserId
+
+HEATMAP_MAX_SIDE = 1024
+WORKLIST_LIMIT = 200
+STATS_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class BatchPlanned:
+    """The files a batch will read, folders expanded (reported first)."""
+
+    paths: list[str]
+
+
+@dataclass(frozen=True)
+class FileDone:
+    """One file's outcome. ``scored`` is False when no model is installed."""
+
+    path: str
+    reading: ReadingRecord | None
+    prediction: Prediction | None
+    error: str | None
+    scored: bool
+
+
+@dataclass(frozen=True)
+class ViewData:
+    path: str
+    display: DisplayImage
+    heatmap: np.ndarray | None
+
+
+def error_text(error: BaseException | None) -> str | None:
+    """A per-file error as the worklist shows it."""
+    if error is None:
+        return None
+    if isinstance(error, ImageDecodeError):
+        return error.reason
+    if isinstance(error, MammoError):
+        return error.message
+    return "unexpected error; see the log"
+
+
+def _expand(paths: list[str]) -> list[str]:
+    return [os.path.abspath(p) for p in iter_image_paths(paths)]
+
+
+def read_batch_job(service: ReadingService, paths: list[str], *, user_id: UserId) -> Job:
+    """Read files with the model; each reading is committed before it is reported."""
+
+    def job(cancel: threading.Event, report: Report) -> int:
+        files = _expand(paths)
+        report(BatchPlanned(files))
+        count = 0
+        for outcome in service.read(files, user_id=user_id, cancel=cancel):
+            report(FileDone(path=str(outcome.path), reading=outcome.reading,
+                            prediction=outcome.prediction, error=error_text(outcome.error),
+                            scored=True))
+            count += 1
+        return count
+
+    return job
+
+
+def open_batch_job(paths: list[str], *, limits: Limits) -> Job:
+    """Without a model: check that each file opens, so it can be viewed; nothing is scored."""
+
+    def job(cancel: threading.Event, report: Report) -> int:
+        files = _expand(paths)
+        report(BatchPlanned(files))
+        for count, path in enumerate(files):
+            if cancel.is_set():
+                return count
+            try:
+                open_image(path, max_file_bytes=limits.max_file_bytes,
+                           max_pixels=limits.max_pixels)
+                error = None
+            except ImageDecodeError as exc:
+                error = error_text(exc)
+            report(FileDone(path=path, reading=None, prediction=None, error=error,
+                            scored=False))
+        return len(files)
+
+    return job
+
+
+def load_view_job(path: str, prediction: Prediction | None, *, limits: Limits) -> Job:
+    """Open a file and make its display copy and, when there is a prediction, its heatmap."""
+
+    def job(cancel: threading.Event, _report: Report) -> ViewData:
+        image = open_image(path, max_file_bytes=limits.max_file_bytes,
+                           max_pixels=limits.max_pixels)
+        display = make_display_image(image.pixels)
+        heatmap = (prediction.heatmap_on_image(max_side=HEATMAP_MAX_SIDE)
+                   if prediction is not None else None)
+        return ViewData(path=path, display=display, heatmap=heatmap)
+
+    return job
+
+
+def recent_readings_job(store: Store, *, user_id: UserId) -> Job:
+    return lambda _cancel, _report: store.list_readings(limit=WORKLIST_LIMIT, user_id=user_id)
+
+
+@dataclass(frozen=True)
+class History:
+    reading_id: ReadingId
+    decisions: list[FeedbackRecord]
+
+
+def feedback_history_job(store: Store, reading_id: ReadingId) -> Job:
+    return lambda _cancel, _report: History(reading_id, store.feedback_history(reading_id))
+
+
+@dataclass(frozen=True)
+class Signed:
+    reading: ReadingRecord
+    history: list[FeedbackRecord]
+
+
+def sign_decision_job(store: Store, *, user_id: UserId, reading_id: ReadingId,
+                      agrees_with_model: bool, birads: int | None, note: str,
+                      amends_id: str | None) -> Job:
+    """Sign a decision (an amendment when ``amends_id`` is given) and read the result back."""
+
+    def job(_cancel: threading.Event, _report: Report) -> Signed:
+        store.add_feedback(reading_id=reading_id, user_id=user_id,
+                           agrees_with_model=agrees_with_model, birads=birads, note=note,
+                           amends_id=amends_id)  # type: ignore[arg-type]
+        reading = store.get_reading(reading_id)
+        if reading is None:  # pragma: no cover - readings are never deleted
+            raise MammoError("The reading disappeared from the local store.")
+        return Signed(reading=reading, history=store.feedback_history(reading_id))
+
+    return job
+
+
+@dataclass(frozen=True)
+class Found:
+    query: HistoryQuery
+    readings: list[ReadingRecord]
+
+
+def history_job(store: Store, query: HistoryQuery) -> Job:
+    return lambda _cancel, _report: Found(query, store.list_readings(
+        limit=query.limit, label=query.label, since=query.since, text=query.text or None))
+
+
+def statistics_job(store: Store) -> Job:
+    def job(_cancel: threading.Event, _report: Report
+            ) -> tuple[ReadingStatistics, np.ndarray | None]:
+        stats = summarize_readings(store.list_readings(limit=STATS_LIMIT))
+        return stats, render_statistics_chart(stats)
+
+    return job
+
+
+def model_card_job(folder: Path | None) -> Job:
+    return lambda _cancel, _report: read_model_card(folder)
+
+
+def save_settings_job(path: Path, changes: dict[str, str | None]) -> Job:
+    return lambda _cancel, _report: write_user_settings(path, changes)

@@ -1,0 +1,88 @@
+"""Log in to the workstation (later starts). The check runs on a worker: Argon2 is slow."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.auth import Authenticator
+from app.errors import show_error
+from app.worker import JobPools, Worker
+from core.store import UserRecord
+
+WRONG_CREDENTIALS = "Wrong username or password."
+
+
+class LoginDialog(QDialog):
+    """Asks for a username and password; ``user`` holds the account once accepted."""
+
+    logged_in = Signal(object)  # UserRecord
+
+    def __init__(self, *, authenticator: Authenticator, pools: JobPools,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Log in — Mammo Workstation")
+        self.user: UserRecord | None = None
+        self._auth = authenticator
+        self._pools = pools
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Log in")
+        self.buttons.accepted.connect(self._on_accepted)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Log in with your workstation account."))
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    @Slot()
+    def _on_accepted(self) -> None:
+        username, password = self.username.text(), self.password.text()
+        if not username.strip() or not password:
+            self.message.setText("Enter your username and password.")
+            return
+        self._set_busy(True)
+        worker = Worker(lambda _cancel, _report: self._auth.authenticate(username, password),
+                        name="log in")
+        worker.signals.result.connect(self._on_checked)
+        worker.signals.error.connect(self._on_failed)
+        self._pools.start(worker, pool=self._pools.io)
+
+    @Slot(object)
+    def _on_checked(self, user: UserRecord | None) -> None:
+        self._set_busy(False)
+        if user is None:
+            self.password.clear()
+            self.password.setFocus()
+            self.message.setText(WRONG_CREDENTIALS)
+            return
+        self.user = user
+        self.logged_in.emit(user)
+        self.accept()
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        show_error(self, error)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.buttons.setEnabled(not busy)
+        if busy:
+            self.message.setText("Checking…")

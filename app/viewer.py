@@ -1,0 +1,292 @@
+"""The image viewer: fit, wheel zoom, pan, window/level, invert, heatmap and the peak mark.
+
+Left-drag pans, right-drag sets window (horizontal) and level (vertical), the wheel zooms
+about the cursor. Keys live on the main window (H heatmap, I invert, R reset).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.display_image import DisplayImage, heatmap_rgba, window_lut
+
+DEFAULT_WINDOW = (0.5, 1.0)  # center, width in [0, 1] units: the whole range
+WHEEL_STEP = 1.25  # zoom factor per wheel notch
+MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
+PEAK_COLOR = QColor("#00e5ff")
+
+
+class ImageViewer(QWidget):
+    """Shows one :class:`DisplayImage`; ``window_changed`` reports (center, width)."""
+
+    window_changed = Signal(float, float)
+    heatmap_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(200, 200)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: DisplayImage | None = None
+        self._pixmap: QPixmap | None = None
+        self._heat: QImage | None = None
+        self._peak: tuple[float, float] | None = None
+        self._message = "Select an image in the worklist, or import one."
+        self._scale = 1.0  # screen pixels per display pixel
+        self._offset = QPointF(0, 0)  # where the image's top-left corner is drawn
+        self._fitted = True
+        self._window = DEFAULT_WINDOW
+        self._inverted = False
+        self._heat_visible = False
+        self._heat_opacity = 0.5
+        self._drag_button: Qt.MouseButton | None = None
+        self._drag_start = QPointF()
+        self._drag_origin: tuple[float, float] | QPointF = QPointF()
+
+    # Content ------------------------------------------------------------------------------
+
+    def set_image(self, image: DisplayImage | None, *, heatmap: np.ndarray | None = None,
+                  peak: tuple[float, float] | None = None, message: str = "") -> None:
+        """Show ``image`` (or ``message`` when None) fitted, with the default window."""
+        self._image = image
+        self._peak = peak
+        self._message = message
+        self._window = DEFAULT_WINDOW
+        self._inverted = False
+        self._heat = None
+        if heatmap is not None:
+            rgba = heatmap_rgba(heatmap)
+            h, w = rgba.shape[:2]
+            self._heat = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        self._update_pixmap()
+        self.fit()
+
+    def set_message(self, message: str) -> None:
+        """Clear the image and show ``message`` (loading, or why there is nothing to show)."""
+        self.set_image(None, message=message)
+
+    @property
+    def image(self) -> DisplayImage | None:
+        return self._image
+
+    @property
+    def message(self) -> str:
+        """What the viewer says when it shows no image."""
+        return self._message
+
+    @property
+    def has_heatmap(self) -> bool:
+        return self._heat is not None
+
+    @property
+    def peak(self) -> tuple[float, float] | None:
+        return self._peak
+
+    # View state ---------------------------------------------------------------------------
+
+    @property
+    def zoom(self) -> float:
+        """Screen pixels per original image pixel."""
+        return self._scale * (self._image.scale if self._image else 1.0)
+
+    @property
+    def window_level(self) -> tuple[float, float]:
+        return self._window
+
+    @property
+    def inverted(self) -> bool:
+        return self._inverted
+
+    @property
+    def heatmap_visible(self) -> bool:
+        return self._heat_visible
+
+    @property
+    def heatmap_opacity(self) -> float:
+        return self._heat_opacity
+
+    def fit(self) -> None:
+        self._fitted = True
+        if self._image is not None:
+            scale = min(self.width() / self._image.width, self.height() / self._image.height)
+            self._scale = max(scale, 1e-3)
+            self._offset = QPointF((self.width() - self._image.width * self._scale) / 2,
+                                   (self.height() - self._image.height * self._scale) / 2)
+        self.update()
+
+    def reset_view(self) -> None:
+        """Fit, default window/level, not inverted."""
+        self._inverted = False
+        self.set_window(*DEFAULT_WINDOW)
+        self.fit()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        if self._image is None:
+            return
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        new_scale = min(max(self._scale * factor, MIN_ZOOM), MAX_ZOOM)
+        ratio = new_scale / self._scale
+        self._offset = anchor - (anchor - self._offset) * ratio
+        self._scale = new_scale
+        self._fitted = False
+        self.update()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self._offset += QPointF(dx, dy)
+        self._fitted = False
+        self.update()
+
+    def set_window(self, center: float, width: float) -> None:
+        self._window = (min(max(center, 0.0), 1.0), min(max(width, 0.01), 2.0))
+        self._update_pixmap()
+        self.window_changed.emit(*self._window)
+
+    def toggle_invert(self) -> None:
+        self._inverted = not self._inverted
+        self._update_pixmap()
+
+    def toggle_heatmap(self) -> None:
+        self.set_heatmap_visible(not self._heat_visible)
+
+    def set_heatmap_visible(self, visible: bool) -> None:
+        self._heat_visible = visible
+        self.heatmap_toggled.emit(visible)
+        self.update()
+
+    def set_heatmap_opacity(self, opacity: float) -> None:
+        self._heat_opacity = min(max(opacity, 0.0), 1.0)
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn, in widget coordinates."""
+        if self._image is None:
+            return QRectF()
+        return QRectF(self._offset.x(), self._offset.y(), self._image.width * self._scale,
+                      self._image.height * self._scale)
+
+    def peak_position(self) -> QPointF | None:
+        """The peak's position in widget coordinates, or None."""
+        if self._image is None or self._peak is None:
+            return None
+        s = self._image.scale * self._scale
+        return self._offset + QPointF(self._peak[0] * s, self._peak[1] * s)
+
+    # Qt events ----------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#000000"))
+        if self._image is None or self._pixmap is None:
+            painter.setPen(QColor("#9a9da3"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._message)
+            return
+        target = self.image_rect()
+        # Smoothing only when shrinking: enlarged pixels stay crisp for the radiologist.
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale < 1.0)
+        painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
+        if self._heat_visible and self._heat is not None:
+            painter.setOpacity(self._heat_opacity)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(target, self._heat, QRectF(self._heat.rect()))
+            painter.setOpacity(1.0)
+        self._paint_peak(painter)
+        self._paint_overlay_text(painter)
+
+    def _paint_peak(self, painter: QPainter) -> None:
+        point = self.peak_position()
+        if point is None:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(PEAK_COLOR, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(point, 16, 16)
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            painter.drawLine(point + QPointF(dx * 20, dy * 20), point + QPointF(dx * 28, dy * 28))
+
+    def _paint_overlay_text(self, painter: QPainter) -> None:
+        center, width = self._window
+        text = f"W {width:.2f}  L {center:.2f}  zoom {self.zoom * 100:.0f}%"
+        if self._inverted:
+            text += "  inverted"
+        area = self.rect().adjusted(8, 0, -8, -6)
+        painter.setPen(QColor("#d0d0d0"))
+        painter.drawText(area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
+        painter.setPen(QColor("#7d8087"))
+        painter.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+                         "wheel: zoom · drag: pan · right-drag: window/level")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(WHEEL_STEP ** steps, event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            self._drag_button = event.button()
+            self._drag_start = event.position()
+            self._drag_origin = (self._window if event.button() == Qt.MouseButton.RightButton
+                                 else QPointF(self._offset))
+            event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_button is None or self._image is None:
+            return
+        delta = event.position() - self._drag_start
+        if self._drag_button == Qt.MouseButton.LeftButton:
+            assert isinstance(self._drag_origin, QPointF)
+            self._offset = self._drag_origin + delta
+            self._fitted = False
+            self.update()
+        else:
+            center, width = self._drag_origin  # type: ignore[misc]
+            # A drag across the whole viewer spans the whole grey range.
+            self.set_window(center - delta.y() / max(self.height(), 1),
+                            width + delta.x() / max(self.width(), 1))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_button = None
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.fit()
+        event.accept()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        event.accept()  # the right button sets window/level here
+
+    # Rendering ----------------------------------------------------------------------------
+
+    def _update_pixmap(self) -> None:
+        if self._image is None:
+            self._pixmap = None
+            self.update()
+            return
+        center, width = self._window
+        lut = window_lut(center=center, width=width, inverted=self._inverted)
+        shown = np.ascontiguousarray(lut[self._image.levels])
+        h, w = shown.shape
+        qimage = QImage(shown.data, w, h, w, QImage.Format.Format_Grayscale8)
+        self._pixmap = QPixmap.fromImage(qimage)  # copies: `shown` may be freed after
+        self.update()

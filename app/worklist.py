@@ -1,0 +1,167 @@
+"""The worklist: every image of this session and recent readings, sortable and filterable,
+with the batch's progress and its cancel button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.worklist_model import SORT_ROLE, STATUS_ROLE, RowStatus, WorklistModel, WorklistRow
+
+ALL_STATUSES = "All"
+COLUMN_SAMPLES = ("not scored", "Score", "Negative", "disagrees · 0", "pending")
+
+
+class WorklistFilter(QSortFilterProxyModel):
+    """Filters by a file-name substring and by status."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._status: str | None = None
+        self.setSortRole(SORT_ROLE)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(0)
+
+    def set_status(self, status: str | None) -> None:
+        self._status = status
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int,
+                         source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        model = self.sourceModel()
+        if self._status is not None:
+            status = model.data(model.index(source_row, 1, source_parent), STATUS_ROLE)
+            if status != self._status:
+                return False
+        return super().filterAcceptsRow(source_row, source_parent)
+
+
+class Worklist(QWidget):
+    """Table of images. Emits ``row_selected`` with the :class:`WorklistRow` picked."""
+
+    row_selected = Signal(object)  # WorklistRow
+    cancel_clicked = Signal()
+
+    def __init__(self, model: WorklistModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = WorklistFilter(self)
+        self.proxy.setSourceModel(model)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by file name")
+        self.search.setClearButtonEnabled(True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItems([ALL_STATUSES, *(s.value for s in RowStatus)])
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        # Unsorted at first: rows stay in the order they were imported until a header is clicked.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        # Fixed widths, not ResizeToContents: that re-measures every row on each update and
+        # froze the window for most of a second per image in a 100-image batch (measured).
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        metrics = self.table.fontMetrics()
+        for column, sample in enumerate(COLUMN_SAMPLES, start=1):
+            title = model.HEADERS[column]
+            width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(title))
+            header.resizeSection(column, width + 24)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m images")
+        self.cancel_button = QPushButton("Cancel")
+        self._build_layout()
+        self.search.textChanged.connect(self._on_search_changed)
+        self.status_filter.currentTextChanged.connect(self._on_status_filter_changed)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.set_batch_running(False)
+
+    def _build_layout(self) -> None:
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.status_filter)
+        batch = QHBoxLayout()
+        batch.addWidget(self.progress, 1)
+        batch.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(batch)
+
+    def set_batch_running(self, running: bool) -> None:
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def current_row(self) -> WorklistRow | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.row(self.proxy.mapToSource(index).row())
+
+    def select_path(self, path: str) -> None:
+        number = self.model.number_of(path)
+        if number is not None:
+            self._select_proxy_row(self.proxy.mapFromSource(self.model.index(number, 0)).row())
+
+    def select_next(self, step: int = 1) -> None:
+        """Move the selection ``step`` rows down (negative: up) in the shown order."""
+        count = self.proxy.rowCount()
+        if count == 0:
+            return
+        current = self.table.currentIndex()
+        row = 0 if not current.isValid() else min(max(current.row() + step, 0), count - 1)
+        self._select_proxy_row(row)
+
+    def _select_proxy_row(self, row: int) -> None:
+        if row < 0:
+            return
+        index = self.proxy.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+
+    @Slot(str)
+    def _on_search_changed(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+
+    @Slot(str)
+    def _on_status_filter_changed(self, text: str) -> None:
+        self.proxy.set_status(None if text == ALL_STATUSES else text)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.row_selected.emit(self.model.row(self.proxy.mapToSource(current).row()))

@@ -1,0 +1,298 @@
+"""HTTP calls to the central server, speaking the wire contracts of :mod:`core.contracts`.
+
+Every failure becomes a :class:`SyncError` whose kind tells the UI how to show it and whose
+message says what to do; the transport's own exception is chained as the cause. Nothing here
+retries or refreshes tokens: that is :mod:`core.sync.session`'s job.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from core import __version__
+from core.contracts import (
+    ErrorPublic,
+    LoginRequest,
+    ReadingBatchCreate,
+    ReadingBatchItem,
+    ReadingBatchPublic,
+    ReadingCreate,
+    ReadingsPublic,
+    RefreshRequest,
+    TokenPair,
+    UserPublic,
+)
+from core.errors import SyncError, SyncErrorKind
+from core.sync.endpoint import ServerEndpoint
+
+log = logging.getLogger(__name__)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+
+
+class Unauthorized(SyncError):
+    """The server refused the credentials (401): refresh the tokens or log in again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind=SyncErrorKind.AUTH)
+
+
+class RequestRejected(SyncError):
+    """The server refused the request itself (413 too large, 422 invalid): retrying the same
+    request cannot help, a smaller or corrected one may."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, kind=SyncErrorKind.SERVER)
+        self.status = status
+
+
+class Throttled(SyncError):
+    """Too many requests (429), e.g. failed logins; ``retry_after`` seconds if the server said."""
+
+    def __init__(self, message: str, *, retry_after: int | None) -> None:
+        super().__init__(message, kind=SyncErrorKind.SERVER)
+        self.retry_after = retry_after
+
+
+class ApiClient:
+    """One connection pool to the server. Thread-safe (httpx.Client is); close when done."""
+
+    def __init__(
+        self,
+        endpoint: ServerEndpoint,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._endpoint = endpoint
+        verify: ssl.SSLContext | bool = endpoint.ssl_context() if endpoint.encrypted else True
+        self._http = httpx.Client(
+            base_url=endpoint.url,
+            verify=verify,
+            transport=transport,
+            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            headers={"User-Agent": f"mammo-workstation/{__version__}"},
+            follow_redirects=False,  # never follow a redirect away from the checked address
+        )
+
+    @property
+    def endpoint(self) -> ServerEndpoint:
+        return self._endpoint
+
+    def close(self) -> None:
+        self._http.close()
+
+    # Authentication ------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> TokenPair | None:
+        """A new token pair, or None when the server refuses the username or password.
+
+        Raises:
+            SyncError: (auth) too many attempts; (network/server) the server was not reached.
+        """
+        try:
+            body = LoginRequest(username=username, password=password)
+        except ValidationError:
+            return None  # a name or password the server could never accept
+        try:
+            response = self._send("POST", "/auth/login", json=body.model_dump())
+        except Unauthorized:
+            return None
+        except Throttled as exc:
+            raise SyncError(
+                "Too many failed logins for this account; wait a few minutes and try again.",
+                kind=SyncErrorKind.AUTH,
+            ) from exc
+        return _parse(response, TokenPair)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Trade a refresh token (once) for a new pair.
+
+        Raises:
+            Unauthorized: the refresh token is expired, revoked or already used.
+        """
+        body = RefreshRequest(refresh_token=refresh_token)
+        response = self._send("POST", "/auth/refresh", json=body.model_dump())
+        return _parse(response, TokenPair)
+
+    def me(self, access_token: str) -> UserPublic:
+        response = self._send("GET", "/users/me", access_token=access_token)
+        return _parse(response, UserPublic)
+
+    # Readings ------------------------------------------------------------------------------
+
+    def push(self, access_token: str, readings: list[ReadingCreate]) -> list[ReadingBatchItem]:
+        """Send one batch; one result per reading, in order.
+
+        Raises:
+            RequestRejected: the batch as a whole was refused (too large, invalid).
+        """
+        body = ReadingBatchCreate(readings=readings)
+        response = self._send(
+            "POST",
+            "/readings/batch",
+            access_token=access_token,
+            content=body.model_dump_json().encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        results = _parse(response, ReadingBatchPublic).results
+        if [r.id for r in results] != [r.id for r in readings]:
+            raise SyncError(
+                "The server answered a batch with results for other readings; nothing was "
+                "marked as sent. Please report this problem.",
+                kind=SyncErrorKind.SERVER,
+            )
+        return results
+
+    def list_readings(
+        self,
+        access_token: str,
+        *,
+        user: str,
+        changed_since: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[ReadingsPublic, datetime | None]:
+        """One page of ``user``'s readings, oldest first, and the server's clock (its ``Date``
+        header) when it answered, if it said."""
+        params: dict[str, Any] = {"user": user, "limit": limit}
+        if changed_since is not None:
+            params["changed_since"] = changed_since.isoformat()
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = self._send("GET", "/readings", access_token=access_token, params=params)
+        return _parse(response, ReadingsPublic), _server_time(response)
+
+    # Plumbing ------------------------------------------------------------------------------
+
+    def _send(
+        self, method: str, path: str, *, access_token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if access_token is not None:
+            headers["Authorization"] = f"Bearer {access_token}"
+        host = self._endpoint.host
+        try:
+            response = self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise SyncError(
+                f"The server {host} did not answer in time. Nothing is lost: what waits to be "
+                "sent goes out on the next try.",
+                kind=SyncErrorKind.NETWORK,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, host) from exc
+        _raise_for_status(response, host)
+        return response
+
+
+def _transport_error(exc: httpx.TransportError, host: str) -> SyncError:
+    cause = _ssl_cause(exc)
+    log.warning("Request to %s failed: %r (cause %r)", host, exc, cause)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return SyncError(
+            f"The server {host} is not trusted: its certificate was not issued by the "
+            f"configured CA certificate, has expired, or names another server "
+            f"({cause.verify_message}). Nothing was sent. Ask IT to check ca_cert and "
+            "server_url.",
+            kind=SyncErrorKind.NETWORK,
+        )
+    if cause is not None:
+        return SyncError(
+            f"A secure connection to {host} could not be set up. Nothing was sent. Ask IT to "
+            "check the server's TLS configuration.",
+            kind=SyncErrorKind.NETWORK,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return SyncError(
+            f"The server {host} cannot be reached (offline?). Nothing is lost: what waits to "
+            "be sent goes out when it is back.",
+            kind=SyncErrorKind.NETWORK,
+        )
+    return SyncError(
+        f"The connection to {host} was lost. Nothing is lost: what waits to be sent goes "
+        "out on the next try.",
+        kind=SyncErrorKind.NETWORK,
+    )
+
+
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _raise_for_status(response: httpx.Response, host: str) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    message = _error_message(response)
+    log.warning(
+        "%s %s -> HTTP %d: %s", response.request.method, response.request.url, status, message
+    )
+    if status == 401:
+        raise Unauthorized(f"The server did not accept the login: {message}")
+    if status == 403:
+        raise SyncError(f"The server refused this account: {message}", kind=SyncErrorKind.AUTH)
+    if status == 429:
+        retry_after = response.headers.get("retry-after", "")
+        raise Throttled(
+            f"The server is busy (HTTP 429): {message}",
+            retry_after=int(retry_after) if retry_after.isdigit() else None,
+        )
+    if status in (413, 422):
+        raise RequestRejected(
+            f"The server refused the request (HTTP {status}): {message}", status=status
+        )
+    if status >= 500:
+        raise SyncError(
+            f"The server {host} is unavailable (HTTP {status}). Nothing is lost: what waits "
+            "to be sent goes out on the next try.",
+            kind=SyncErrorKind.SERVER,
+        )
+    raise SyncError(
+        f"The server refused the request (HTTP {status}): {message}", kind=SyncErrorKind.SERVER
+    )
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        return ErrorPublic.model_validate_json(response.content).error.message
+    except ValidationError:
+        return response.reason_phrase or "no explanation given"
+
+
+def _parse(response: httpx.Response, model: type[Model]) -> Model:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise SyncError(
+            "The server answered in a form this version of Mammo Workstation cannot read; "
+            "the server may be newer. Ask IT.",
+            kind=SyncErrorKind.SERVER,
+        ) from exc
+
+
+def _server_time(response: httpx.Response) -> datetime | None:
+    header = response.headers.get("date")
+    if not header:
+        return None
+    try:
+        stamp = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return stamp if stamp.tzinfo is not None else None

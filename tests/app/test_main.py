@@ -1,0 +1,58 @@
+"""The composition root: first start with no model creates the account, shows the banner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.first_run_dialog import FirstRunDialog
+from app.main import main
+from app.main_window import MainWindow
+from core.store import Store
+
+
+class Driver:
+    """Plays the user while main() runs its own event loop: fills the first-run dialog,
+    then notes what the main window shows and closes it."""
+
+    def __init__(self) -> None:
+        self.banner: str | None = None
+        self.filled = False
+        self._timer = QTimer()
+        self._timer.setInterval(20)
+        self._timer.timeout.connect(self._on_timeout)
+        self._timer.start()
+        QTimer.singleShot(120_000, lambda: QApplication.exit(99))  # never hang the suite
+
+    def _on_timeout(self) -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, FirstRunDialog) and not self.filled:
+            self.filled = True
+            dialog.username.setText("first.reader")
+            dialog.password.setText("a long local password")
+            dialog.confirm.setText("a long local password")
+            dialog.buttons.accepted.emit()
+            return
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible():
+                self.banner = widget.banner.text() if widget.banner.isVisible() else ""
+                self._timer.stop()
+                widget.close()
+
+
+def test_first_start_without_model(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   settings) -> None:
+    monkeypatch.setenv("MAMMO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MAMMO_MODEL_DIR", str(tmp_path / "no-model"))
+    driver = Driver()
+
+    assert main([]) == 0
+
+    assert driver.filled
+    assert driver.banner == "No trained model is installed: images are not scored"
+    with Store.open(tmp_path / "data" / "mammo.sqlite3") as store:
+        assert store.verify_local_password("first.reader", "a long local password")
+    assert (tmp_path / "data" / "logs" / "workstation.log").is_file()
