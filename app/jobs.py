@@ -10,6 +10,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,7 +25,17 @@ from core.imaging import iter_image_paths, open_image
 from core.inference.classifier import Prediction
 from core.reading import ReadingService
 from core.statistics import ReadingStatistics, summarize_readings
-from core.store import FeedbackRecord, ReadingId, ReadingRecord, Store, UserId
+from core.store import (
+    FeedbackRecord,
+    ReadingId,
+    ReadingRecord,
+    Store,
+    SyncConflictRecord,
+    UserId,
+)
+
+if TYPE_CHECKING:
+    from app.sync_backend import SyncBackend
 
 HEATMAP_MAX_SIDE = 1024
 WORKLIST_LIMIT = 200
@@ -193,3 +204,54 @@ def model_card_job(folder: Path | None) -> Job:
 
 def save_settings_job(path: Path, changes: dict[str, str | None]) -> Job:
     return lambda _cancel, _report: write_user_settings(path, changes)
+
+
+# Sync ------------------------------------------------------------------------------------
+
+
+def sync_job(sync: SyncBackend) -> Job:
+    """One sync pass; its report carries the status right after it."""
+    return lambda cancel, _report: sync.sync_once(cancel)
+
+
+def sync_status_job(sync: SyncBackend) -> Job:
+    return lambda _cancel, _report: sync.status()
+
+
+def refresh_readings_job(store: Store, reading_ids: list[ReadingId]) -> Job:
+    """The readings read back from the store (their sync state changes when a sync ran)."""
+
+    def job(cancel: threading.Event, _report: Report) -> list[ReadingRecord]:
+        readings = []
+        for reading_id in reading_ids:
+            if cancel.is_set():
+                break
+            reading = store.get_reading(reading_id)
+            if reading is not None:
+                readings.append(reading)
+        return readings
+
+    return job
+
+
+@dataclass(frozen=True)
+class ConflictItem:
+    """One open conflict and the file its reading is of (None when not on this workstation)."""
+
+    conflict: SyncConflictRecord
+    source_path: str | None
+
+
+def conflicts_job(sync: SyncBackend, store: Store, *, resolve: int | None = None) -> Job:
+    """The open conflicts; with ``resolve``, mark that one reviewed first (nothing is deleted)."""
+
+    def job(_cancel: threading.Event, _report: Report) -> list[ConflictItem]:
+        if resolve is not None:
+            sync.resolve_conflict(resolve)
+        items = []
+        for conflict in sync.conflicts():
+            reading = store.get_reading(conflict.reading_id)
+            items.append(ConflictItem(conflict, None if reading is None else reading.source_path))
+        return items
+
+    return job

@@ -1,9 +1,10 @@
 """The workstation's one composition root: ``mammo-workstation`` and ``python -m app``.
 
-settings -> logging (data_dir/logs) -> Qt application and theme -> local store -> classifier
-(or None, with the "no model" banner) -> reading service -> worker pools -> log in (first run:
-create the account) -> main window. On quit: the window cancels and drains the pools, then the
-store is closed here.
+settings -> logging (data_dir/logs) -> Qt application and theme -> local store -> sync
+service (only with ``server_url``) -> classifier (or None, with the "no model" banner) ->
+reading service -> worker pools -> log in (with a server: server accounts, offline within
+``offline_login_days``; without: local accounts, first run creates one) -> main window. On
+quit: the window cancels and drains the pools, then sync and the store are closed here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from logging.handlers import RotatingFileHandler
+from typing import TYPE_CHECKING
 
 import PySide6
 from PySide6.QtCore import Qt, qVersion
@@ -32,6 +34,9 @@ from core.reading import ReadingService
 from core.selftest import run_self_test
 from core.settings import Settings, load_settings, user_config_file
 from core.store import Store, UserRecord
+
+if TYPE_CHECKING:
+    from core.sync import SyncService
 
 log = logging.getLogger("app")
 
@@ -63,6 +68,25 @@ def load_classifier(settings: Settings) -> tuple[Classifier | None, str | None]:
     info = classifier.info
     log.info("Model %s on %s/%s", info.model_id, info.engine, info.device)
     return classifier, None
+
+
+def build_sync(settings: Settings, store: Store) -> SyncService | None:
+    """The sync service when a server is configured; None keeps the workstation local-only."""
+    if not settings.server_url:
+        return None
+    # Imported here: the HTTP client and keyring load only on workstations with a server.
+    from core.sync import SyncService
+
+    return SyncService.from_settings(settings, store)
+
+
+def build_authenticator(store: Store, sync: SyncService | None) -> Authenticator:
+    """Server accounts when syncing (the dialogs are the same), else local accounts."""
+    if sync is None:
+        return LocalAuthenticator(store)
+    from core.sync import ServerAuthenticator
+
+    return ServerAuthenticator(sync)
 
 
 def log_in(authenticator: Authenticator, pools: JobPools) -> UserRecord | None:
@@ -125,6 +149,12 @@ def _run(app: QApplication, settings: Settings) -> int:
     except MammoError as exc:
         show_error(None, exc, modal=True)
         return 2
+    try:
+        sync = build_sync(settings, store)
+    except MammoError as exc:
+        store.close()
+        show_error(None, exc, modal=True)
+        return 2
     pools = JobPools()
     # The model loads (hash checks, engine start: seconds) while the user logs in. The job
     # leaves its answer here; waitForDone below orders that write before the read.
@@ -132,7 +162,7 @@ def _run(app: QApplication, settings: Settings) -> int:
     pools.start(Worker(lambda _c, _r: loaded.setdefault("model", load_classifier(settings)),
                        name="load model"), pool=pools.inference)
     try:
-        user = log_in(LocalAuthenticator(store), pools)
+        user = log_in(build_authenticator(store, sync), pools)
         if user is None:
             return 0
         pools.inference.waitForDone()
@@ -146,11 +176,14 @@ def _run(app: QApplication, settings: Settings) -> int:
         window = MainWindow(settings=settings, store=store, user=user, pools=pools,
                             reading_service=service,
                             model_info=classifier.info if classifier else None,
-                            model_error=model_error, config_file=user_config_file())
+                            model_error=model_error, config_file=user_config_file(),
+                            sync=sync)
         window.show()
         return int(app.exec())
     finally:
-        pools.shutdown()
+        pools.shutdown()  # cancel, then wait: no sync pass still uses the client or the store
+        if sync is not None:
+            sync.close()
         store.close()
         log.info("Mammo Workstation stopped")
 

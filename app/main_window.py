@@ -1,8 +1,10 @@
 """The main window: worklist, viewer, result and decision; history and statistics tabs.
 
 It owns no service: the composition root (``app/main.py``) passes in the store, the reading
-service (None without a model), the signed-in user and the worker pools. Everything slow runs
-on a worker; the window only reacts to the records they send back.
+service (None without a model), the sync service (None without a server), the signed-in user
+and the worker pools. Everything slow runs on a worker; the window only reacts to the records
+they send back. With a server, the status bar's sync indicator and the Sync menu show and
+drive sync (:class:`app.sync_controller.SyncController`).
 """
 
 from __future__ import annotations
@@ -24,17 +26,22 @@ from PySide6.QtWidgets import (
 
 from app import jobs
 from app.about_dialog import AboutDialog
+from app.conflicts_dialog import ConflictsDialog
 from app.decision_panel import DecisionDraft, DecisionPanel
 from app.errors import show_error
 from app.history_view import HistoryQuery, HistoryView
 from app.result_panel import NO_MODEL_TEXT, RESEARCH_NOTICE, ResultPanel, result_for
 from app.settings_dialog import SettingsDialog
 from app.stats_view import StatsView
+from app.sync_backend import SyncBackend
+from app.sync_controller import SyncController
+from app.sync_indicator import SyncIndicator
 from app.theme import BANNER_STYLE, RESEARCH_STYLE
 from app.viewer_controls import ViewerControls
 from app.worker import JobPools, Worker
 from app.worklist import Worklist
 from app.worklist_model import RowStatus, WorklistModel, WorklistRow
+from core.errors import SyncError
 from core.inference.classifier import ModelInfo
 from core.reading import ReadingService
 from core.settings import Settings
@@ -56,7 +63,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, *, settings: Settings, store: Store, user: UserRecord, pools: JobPools,
                  reading_service: ReadingService | None, model_info: ModelInfo | None,
-                 model_error: str | None = None, config_file: Path | None = None) -> None:
+                 model_error: str | None = None, config_file: Path | None = None,
+                 sync: SyncBackend | None = None) -> None:
         super().__init__()
         self._settings = settings
         self._store = store
@@ -65,6 +73,9 @@ class MainWindow(QMainWindow):
         self._service = reading_service
         self._info = model_info
         self._config_file = config_file
+        self._sync = sync
+        self.sync_controller = None if sync is None else SyncController(sync, pools, parent=self)
+        self.sync_indicator: SyncIndicator | None = None
         self._limits = jobs.Limits(max_file_bytes=settings.max_file_bytes,
                                    max_pixels=settings.max_pixels)
         self._batch: Worker | None = None
@@ -85,6 +96,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._start(jobs.recent_readings_job(store, user_id=user.id), self._on_recent_loaded,
                     name="recent readings")
+        if self.sync_controller is not None:
+            self.sync_controller.start()
 
     # Construction -------------------------------------------------------------------------
 
@@ -98,7 +111,8 @@ class MainWindow(QMainWindow):
         self.worklist = Worklist(self.worklist_model)
         self.controls = ViewerControls(heatmap_available=scored)
         self.viewer = self.controls.viewer
-        self.result_panel = ResultPanel(model_installed=scored)
+        self.result_panel = ResultPanel(
+            model_installed=scored, performance=self._info.performance if self._info else "")
         self.decision_panel = DecisionPanel()
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -126,9 +140,11 @@ class MainWindow(QMainWindow):
         research = QLabel(RESEARCH_NOTICE)
         research.setStyleSheet(RESEARCH_STYLE)
         model = self._info.model_id if self._info else "no model"
-        link = ("local only (no server configured)" if not self._settings.server_url
-                else "server sync comes in a later version")
-        self.statusBar().addPermanentWidget(QLabel(f"{self._user.username} · {model} · {link}"))
+        link = "" if self._sync is not None else " · local only (no server configured)"
+        self.statusBar().addPermanentWidget(QLabel(f"{self._user.username} · {model}{link}"))
+        if self._sync is not None:
+            self.sync_indicator = SyncIndicator()
+            self.statusBar().addPermanentWidget(self.sync_indicator)
         self.statusBar().addPermanentWidget(research)
 
     def _build_actions(self) -> None:
@@ -155,6 +171,10 @@ class MainWindow(QMainWindow):
         self._action(decide, "&Disagree with model", "D",
                      lambda: self.decision_panel.set_agrees(False))
         self._action(decide, "&Sign", "Ctrl+Return", self.decision_panel.sign.click)
+        if self.sync_indicator is not None:
+            sync_menu = menu.addMenu("S&ync")
+            sync_menu.addAction(self.sync_indicator.sync_now_action)
+            sync_menu.addAction(self.sync_indicator.review_action)
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "&About", None, self._on_about_triggered)
 
@@ -174,6 +194,16 @@ class MainWindow(QMainWindow):
         self.history_view.reading_opened.connect(self._on_reading_opened)
         self.stats_view.refresh_clicked.connect(self._on_stats_refresh_clicked)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        if self.sync_controller is not None and self.sync_indicator is not None:
+            controller, indicator = self.sync_controller, self.sync_indicator
+            indicator.sync_now_action.triggered.connect(controller.sync_now)
+            indicator.review_action.triggered.connect(self._on_review_conflicts_triggered)
+            controller.sync_started.connect(indicator.show_running)
+            controller.status_changed.connect(indicator.show_status)
+            controller.sync_failed.connect(self._on_sync_failed)
+            controller.sync_finished.connect(self._on_sync_finished)
+            self.classified.connect(self._on_change_saved)
+            self.decision_signed.connect(self._on_change_saved)
 
     def _start(self, job: jobs.Job, on_result: object, *, name: str, inference: bool = False,
                on_error: object = None) -> Worker:
@@ -460,6 +490,50 @@ class MainWindow(QMainWindow):
     def _on_job_failed(self, error: BaseException) -> None:
         show_error(self, error)
 
+    # Sync ---------------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_change_saved(self, _item: object) -> None:
+        if self.sync_controller is not None:
+            self.sync_controller.schedule_sync()
+
+    @Slot(object)
+    def _on_sync_failed(self, error: BaseException) -> None:
+        # A SyncError is recorded by the service and shown with the status that follows;
+        # anything else is a defect (logged by the worker), shown in the indicator only.
+        if self.sync_indicator is not None and not isinstance(error, SyncError):
+            self.sync_indicator.show_failure(error)
+
+    @Slot(object)
+    def _on_sync_finished(self, _report: object) -> None:
+        unsynced = [row.reading.id for row in self.worklist_model.rows()
+                    if row.reading is not None and row.reading.sync_state != "synced"]
+        if unsynced:
+            self._start(jobs.refresh_readings_job(self._store, unsynced),
+                        self._on_readings_refreshed, name="refresh sync states")
+
+    @Slot(object)
+    def _on_readings_refreshed(self, readings: list[ReadingRecord]) -> None:
+        for reading in readings:
+            self.worklist_model.update_reading(reading)
+        if self._current is not None:
+            self._current = self.worklist_model.row_for(self._current.path)
+
+    @Slot()
+    def _on_review_conflicts_triggered(self) -> None:
+        if self._sync is None:
+            return
+        dialog = ConflictsDialog(sync=self._sync, store=self._store, pools=self._pools,
+                                 parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.conflict_resolved.connect(self._on_conflict_resolved)
+        dialog.open()
+
+    @Slot(int)
+    def _on_conflict_resolved(self, _conflict_id: int) -> None:
+        if self.sync_controller is not None:
+            self.sync_controller.refresh_status()
+
     # Quit ---------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
@@ -467,5 +541,7 @@ class MainWindow(QMainWindow):
         # workers finish their current step before the store is closed by main().
         if self._batch is not None:
             self.statusBar().showMessage("Stopping the batch…")
+        if self.sync_controller is not None:
+            self.sync_controller.stop()
         self._pools.shutdown()
         event.accept()

@@ -45,7 +45,8 @@ def result_for(row: WorklistRow, info: ModelInfo | None) -> ResultView | None:
 class ResultPanel(QGroupBox):
     """Calibrated probability, class at the shown threshold, model, engine and device."""
 
-    def __init__(self, *, model_installed: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, *, model_installed: bool, performance: str = "",
+                 parent: QWidget | None = None) -> None:
         super().__init__("Model result", parent)
         self._model_installed = model_installed
         self.probability = QLabel()
@@ -60,6 +61,9 @@ class ResultPanel(QGroupBox):
         big.setBold(True)
         self.probability.setFont(big)
         self.label.setFont(big)
+        self.performance = QLabel(f"Measured on {performance}" if performance else "")
+        self.performance.setWordWrap(True)
+        self.performance.setVisible(bool(performance))
         self.research = QLabel(RESEARCH_NOTICE)
         self.research.setStyleSheet(RESEARCH_STYLE)
         self.research.setWordWrap(True)
@@ -73,6 +77,7 @@ class ResultPanel(QGroupBox):
         layout.addWidget(self.status)
         layout.addLayout(form)
         layout.addStretch(1)
+        layout.addWidget(self.performance)
         layout.addWidget(self.research)
         self.show_result(None, status="" if model_installed else NO_MODEL_TEXT)
 

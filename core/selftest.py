@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import logging
 import shutil
 import sys
 import tempfile
@@ -36,6 +37,8 @@ from core.settings import (
     user_config_file,
 )
 
+log = logging.getLogger(__name__)
+
 SAMPLE_IMAGE = "rsna-105-benign.jpg"
 EXPECTED_NAME = "expected.json"
 SCORE_TOLERANCE = 1e-4
@@ -52,6 +55,10 @@ Out = Callable[[str], object]
 
 class CheckFailed(Exception):
     """A self-test check found a problem; the message says what to do about it."""
+
+
+class CheckSkipped(Exception):
+    """A check that cannot run because an earlier one failed (that one is the problem)."""
 
 
 @dataclass
@@ -113,12 +120,17 @@ def run_self_test(
         try:
             detail = check(ctx)
             status = "ok  "
+        except CheckSkipped as exc:
+            detail, status = str(exc), "skip"
         except (CheckFailed, MammoError) as exc:
             detail, status = str(exc), "FAIL"
             failed.append(name)
+            if exc.__cause__ is not None:  # the technical detail, for IT, on stderr
+                log.warning("self-test: %s failed", name, exc_info=exc)
         except Exception as exc:  # a check must never crash the report: say what broke
             detail, status = f"unexpected {type(exc).__name__}: {exc}", "FAIL"
             failed.append(name)
+            log.error("self-test: %s failed unexpectedly", name, exc_info=exc)
         out(f"  {status} {name:<13} {detail} [{time.perf_counter() - started:.2f} s]")
     for name, version in _versions(ctx, versions or {}).items():
         out(f"       {name:<13} {version}")
@@ -146,7 +158,7 @@ def _check_settings(ctx: _Context) -> str:
 
 def _settings(ctx: _Context) -> Settings:
     if ctx.settings is None:
-        raise CheckFailed("skipped: the settings could not be read")
+        raise CheckSkipped("the settings could not be read")
     return ctx.settings
 
 
@@ -167,11 +179,12 @@ def _check_data_dir(ctx: _Context) -> str:
 def _check_store(ctx: _Context) -> str:
     from core.store import Store
 
+    yours = _settings(ctx).store_path
     # A scratch store: the user's own store is neither created nor migrated by a self-test.
     with tempfile.TemporaryDirectory(prefix="mammo-self-test-") as scratch:
         store = Store.open(Path(scratch) / "mammo.sqlite3")
         store.close()
-    return f"a new store can be created and migrated (yours: {_settings(ctx).store_path})"
+    return f"a new store can be created and migrated (yours: {yours})"
 
 
 def _check_model(ctx: _Context) -> str:
@@ -211,7 +224,7 @@ def _check_dicom_decoders(ctx: _Context) -> str:
 
 def _check_sample(ctx: _Context, samples: Path, *, require: bool) -> str:
     if ctx.classifier is None:
-        raise CheckFailed("skipped: no model to score the sample with")
+        raise CheckSkipped("no model to score the sample with")
     s = _settings(ctx)
     score = score_sample(ctx.classifier, samples / SAMPLE_IMAGE, max_file_bytes=s.max_file_bytes,
                          max_pixels=s.max_pixels)

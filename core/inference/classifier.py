@@ -60,6 +60,17 @@ class ModelInfo:
     threshold: float
     preprocessing_version: str
     folder: Path
+    performance: str = ""  # how well it did on patients it never saw, from the manifest
+
+
+def performance_summary(data: dict) -> str:
+    """One line a radiologist can weigh a score by: held-out AUCs with their intervals."""
+    parts = []
+    for name, r in data.get("metrics", {}).get("held_out_test", {}).items():
+        if "auc" in r and r.get("auc_ci"):
+            parts.append(f"{name.upper()} AUC {r['auc']:.2f} ({r['auc_ci'][0]:.2f}-"
+                         f"{r['auc_ci'][1]:.2f})")
+    return ("held-out patients: " + ", ".join(parts)) if parts else "no held-out evaluation"
 
 
 class Classifier:
@@ -82,7 +93,8 @@ class Classifier:
                               engine=engine.name, device=engine.device,
                               threshold=manifest.threshold,
                               preprocessing_version=manifest.preprocessing_version,
-                              folder=manifest.folder)
+                              folder=manifest.folder,
+                              performance=performance_summary(manifest.data))
 
     @classmethod
     def load(cls, folder: Path, *, engine: EngineName = "auto", device: DeviceName = "auto",

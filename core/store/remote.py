@@ -54,6 +54,7 @@ def merge(
     def add_reading(item: RemoteReading) -> None:
         nonlocal added_readings, added_decisions
         session.add(_reading_row(item, image_id=_image_id(session, item, now=now), user_id=user_id))
+        session.flush()  # no ORM relationship orders the inserts: the reading goes first
         known_readings.add(item.id)
         added_readings += 1
         if item.decision is not None:

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.store import outbox, queries, remote
@@ -298,7 +298,15 @@ class SyncLedger:
 
     def count_conflicts(self) -> int:
         """How many conflicts wait for a radiologist."""
-        return len(self.conflicts())
+        with self._session() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(SyncConflict)
+                    .where(SyncConflict.resolved_at.is_(None))
+                )
+                or 0
+            )
 
     def resolve_conflict(self, conflict_id: int) -> None:
         """A radiologist has seen both versions (and amended if needed); both stay stored."""

@@ -197,7 +197,7 @@ class ApiClient:
 
 def _transport_error(exc: httpx.TransportError, host: str) -> SyncError:
     cause = _ssl_cause(exc)
-    log.warning("Request to %s failed: %r (cause %r)", host, exc, cause)
+    log.info("Request to %s failed: %r (cause %r)", host, exc, cause)
     if isinstance(cause, ssl.SSLCertVerificationError):
         return SyncError(
             f"The server {host} is not trusted: its certificate was not issued by the "
@@ -241,9 +241,7 @@ def _raise_for_status(response: httpx.Response, host: str) -> None:
     if status < 400:
         return
     message = _error_message(response)
-    log.warning(
-        "%s %s -> HTTP %d: %s", response.request.method, response.request.url, status, message
-    )
+    log.info("%s %s -> HTTP %d: %s", response.request.method, response.request.url, status, message)
     if status == 401:
         raise Unauthorized(f"The server did not accept the login: {message}")
     if status == 403:

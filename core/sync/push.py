@@ -24,6 +24,7 @@ from core.sync.session import ServerSession
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500  # ReadingBatchCreate's limit
+DECISION_FIELDS = ("agrees_with_model", "birads", "note", "signed_at")
 
 
 @dataclass
@@ -37,6 +38,16 @@ class PushOutcome:
 class _Outgoing:
     reading: ReadingCreate
     entries: list[OutboxEntry]
+
+
+def _signed_elsewhere(sent: ReadingCreate, result: ReadingBatchItem) -> bool:
+    """An unsigned reading sent again (after a crash) that the server meanwhile got signed from
+    another workstation: what we sent is there; the signature comes back with the next pull.
+    Not a conflict."""
+    if result.status != "conflict" or result.stored is None or sent.signed_at is not None:
+        return False
+    stored = ReadingCreate(**result.stored.model_dump(exclude={"reader", "received_at"}))
+    return stored.model_copy(update=dict.fromkeys(DECISION_FIELDS)) == sent
 
 
 class Pusher:
@@ -97,7 +108,9 @@ class Pusher:
                 for entry in item.entries:
                     self._hold_back(entry, result.message)
                 outcome.rejected += len(item.entries)
-            elif result.status in ("created", "updated", "unchanged"):
+            elif result.status in ("created", "updated", "unchanged") or _signed_elsewhere(
+                item.reading, result
+            ):
                 done.extend(e.id for e in item.entries)
             elif result.status == "conflict":
                 for entry in item.entries:

@@ -25,8 +25,8 @@ from core.sync.backoff import backoff_delay
 from core.sync.client import ApiClient
 from core.sync.endpoint import ServerEndpoint
 from core.sync.login import LoginResult, log_in
-from core.sync.pull import Puller
-from core.sync.push import MAX_BATCH, Pusher
+from core.sync.pull import Puller, PullOutcome
+from core.sync.push import MAX_BATCH, Pusher, PushOutcome
 from core.sync.session import ServerSession
 from core.sync.tokens import TokenStore, default_token_store, token_key
 
@@ -184,9 +184,19 @@ class SyncService:
         if not self._running.acquire(blocking=False):
             return self._report(already_running=True)
         try:
-            return self._sync(cancel)
+            pushed, pulled = self._sync(cancel)
         finally:
             self._running.release()
+        return SyncReport(
+            sent=pushed.sent,
+            conflicts=pushed.conflicts,
+            rejected=pushed.rejected,
+            readings_pulled=pulled.readings_added,
+            decisions_pulled=pulled.decisions_added,
+            cancelled=cancel.is_set(),
+            already_running=False,
+            status=self.status(),
+        )
 
     def status(self) -> SyncStatus:
         """The state for the status bar (a few quick store queries)."""
@@ -229,7 +239,7 @@ class SyncService:
 
     # Internals -----------------------------------------------------------------------------
 
-    def _sync(self, cancel: threading.Event) -> SyncReport:
+    def _sync(self, cancel: threading.Event) -> tuple[PushOutcome, PullOutcome]:
         started = self._clock()
         before = self._store.sync.status()
         try:
@@ -253,38 +263,30 @@ class SyncService:
                 batch_size=self._batch_size,
             )
             pushed = pusher.push(account.user_id, cancel)
-            pulled = Puller(store=self._store, client=client, session=session, clock=self._clock)
-            outcome = pulled.pull(account, cancel)
+            puller = Puller(store=self._store, client=client, session=session, clock=self._clock)
+            pulled = puller.pull(account, cancel)
         except SyncError as exc:
             self._record_failure(before, exc, started=started)
             raise
-        next_due = self._store.sync.next_due(account.user_id)
-        self._store.sync.save_status(
-            SyncStatusRecord(
-                last_attempt_at=started,
-                last_success_at=self._clock(),
-                failures=0,
-                next_attempt_at=next_due,
-            )
-        )
         log.info(
             "Sync: %d sent, %d conflicts, %d held back, %d readings and %d decisions pulled",
             pushed.sent,
             pushed.conflicts,
             pushed.rejected,
-            outcome.readings_added,
-            outcome.decisions_added,
+            pulled.readings_added,
+            pulled.decisions_added,
         )
-        return SyncReport(
-            sent=pushed.sent,
-            conflicts=pushed.conflicts,
-            rejected=pushed.rejected,
-            readings_pulled=outcome.readings_added,
-            decisions_pulled=outcome.decisions_added,
-            cancelled=cancel.is_set(),
-            already_running=False,
-            status=self.status(),
+        finished = not cancel.is_set()
+        self._store.sync.save_status(
+            SyncStatusRecord(
+                last_attempt_at=started,
+                last_success_at=self._clock() if finished else before.last_success_at,
+                failures=0,
+                # Refused entries wait for their own backoff; else the app's timer decides.
+                next_attempt_at=self._store.sync.next_due(account.user_id),
+            )
         )
+        return pushed, pulled
 
     def _record_failure(
         self, before: SyncStatusRecord, exc: SyncError, *, started: datetime
@@ -294,7 +296,7 @@ class SyncService:
         next_attempt = (
             started + backoff_delay(failures, random_fraction=self._random) if retryable else None
         )
-        log.warning("Sync failed (%s): %s", exc.kind, exc.message)
+        log.info("Sync failed (%s): %s", exc.kind, exc.message)
         self._store.sync.save_status(
             replace(
                 before,

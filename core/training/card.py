@@ -84,6 +84,16 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         *(_table(test) if test else ["Not evaluated."]), "",
         *(f"Heatmap peak inside a finding ({k}): {_loc(v['localisation'].get('any_finding'))}."
           for k, v in test.items() if v.get("localisation")), "",
+        "## Shortcut check",
+        "AUC (either direction) of trivial image statistics on the held-out test images; values"
+        " well above 0.5 mean the classes differ in ways that are not cancer, and part of the"
+        " model's AUC may come from the same differences:",
+        *(f"- {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in b.items())
+          for name, b in m["metrics"].get("shortcut_baselines_held_out", {}).items()),
+        "- In the RSNA subset the negatives are the lowest patient ids (the data set's README):"
+        " the patient id number alone separates the classes (above), so any site or scanner"
+        " difference that follows the id is a shortcut the model can learn.",
+        "",
         "## Plots", *(f"- {k}: `{v}`" for k, v in plots.items()), "",
         "## Limitations",
         "- The figures above are what this model does; where an interval includes 0.5 AUC the"

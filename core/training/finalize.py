@@ -83,6 +83,31 @@ def cv_report(chosen: dict[str, Any], canvas: int) -> dict[str, Any]:
     return out
 
 
+def shortcut_baselines(index: dict[str, Any], pack_dir: Path) -> dict[str, Any]:
+    """AUC of trivial image statistics on the held-out test images: if these are far from 0.5,
+    the classes differ in ways that are not cancer (site, scanner, processing), and part of
+    any model's AUC may come from that."""
+    from PIL import Image
+
+    out: dict[str, Any] = {}
+    for name in ("rsna", "mias"):
+        rows = [r for r in index["samples"] if r["fold"] < 0 and r["dataset"] == name]
+        if not rows or len({r["label"] for r in rows}) < 2:
+            continue
+        y = np.array([r["label"] for r in rows])
+        canv = [np.asarray(Image.open(pack_dir / r["file"]), dtype=np.float32) / 255
+                for r in rows]
+        ids = [r["patient_id"].rsplit("-", 1)[-1].lstrip("mias_p") for r in rows]
+        stats = {"patient_id_number": [float(i) if i.isdigit() else 0.0 for i in ids],
+                 "mean_intensity": [c.mean() for c in canv],
+                 "tissue_share": [(c > 0.04).mean() for c in canv],
+                 "contrast_std": [c.std() for c in canv]}
+        # either direction counts: report max(AUC, 1 - AUC)
+        out[name] = {k: round(max(roc_auc(y, np.array(v)), 1 - roc_auc(y, np.array(v))), 4)
+                     for k, v in stats.items()}
+    return out
+
+
 def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, Any],
                    index: dict[str, Any], cv: dict[str, Any], hardware: str) -> dict[str, Any]:
     dev_patients = sorted({r["patient_id"] for r in index["samples"] if r["fold"] >= 0})
@@ -136,6 +161,8 @@ def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware
     cv = cv_report(chosen, int(index["canvas"]))
     manifest = build_manifest(model_id=model_id, chosen=chosen, results=results, index=index,
                               cv=cv, hardware=hardware)
+    manifest["metrics"]["shortcut_baselines_held_out"] = shortcut_baselines(
+        index, Path(pack_index).parent)
     keras.mixed_precision.set_dtype_policy("float32")
     patch_model = build_patch_model()
     patch_model.load_weights(str(work / "patch_model.weights.h5"))

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from core.contracts import ImageMeta, ReadingBatchItem, ReadingCreate
@@ -23,6 +23,25 @@ from server.services import audit
 from server.services.readings import IMAGE_FIELDS, MODEL_FIELDS, compare_and_update, put_reading
 
 ImageIdentity = tuple[object, ...]
+
+
+DEADLOCK_CODES = ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def write_batch_retrying(
+    session: Session, user: User, items: list[ReadingCreate], *, now: datetime, client_addr: str,
+    attempts: int = 3,
+) -> list[ReadingBatchItem]:
+    """:func:`write_batch`, tried again when PostgreSQL picked this transaction as a deadlock
+    victim: the batch is idempotent, so a retry gives the same outcome as one clean run."""
+    for attempt in range(attempts):
+        try:
+            return write_batch(session, user, items, now=now, client_addr=client_addr)
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) not in DEADLOCK_CODES or attempt == attempts - 1:
+                raise
+            session.rollback()
+    raise AssertionError("unreachable")
 
 
 def write_batch(
@@ -35,7 +54,11 @@ def write_batch(
     existing = {
         r.id: r
         for r in session.scalars(
-            select(Reading).where(Reading.id.in_({d.id for d in items})).with_for_update(of=Reading)
+            # Locked in id order, so concurrent batches cannot deadlock on each other's rows.
+            select(Reading)
+            .where(Reading.id.in_({d.id for d in items}))
+            .order_by(Reading.id)
+            .with_for_update(of=Reading)
         ).unique()
     }
     fresh: list[tuple[int, ReadingCreate]] = []
@@ -148,7 +171,7 @@ def _insert(
                     "updated_at": now,
                     **{f: getattr(d, f) for f in MODEL_FIELDS},
                 }
-                for _, d in accepted
+                for _, d in sorted(accepted, key=lambda item: item[1].id)  # same lock order
             ]
             inserted = set(
                 session.scalars(

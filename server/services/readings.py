@@ -39,6 +39,7 @@ class ReadingFilters:
     label: str | None = None
     model_id: str | None = None
     user: str | None = None
+    changed_since: datetime | None = None
 
 
 def to_create(reading: Reading) -> ReadingCreate:
@@ -232,6 +233,10 @@ def _visible(query: Select, user: User, filters: ReadingFilters) -> Select:
         query = query.where(Reading.label == filters.label)
     if filters.model_id is not None:
         query = query.where(Reading.model_id == filters.model_id)
+    if filters.changed_since is not None:
+        # Stored or signed at or after this server time, whatever the reading's created_at:
+        # what a workstation's incremental pull needs, since readings made offline arrive late.
+        query = query.where(Reading.updated_at >= filters.changed_since)
     return query
 
 

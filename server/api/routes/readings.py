@@ -53,7 +53,9 @@ def write_batch(
 ) -> ReadingBatchPublic:
     """Store many readings; each gets its own status (created, updated, unchanged, conflict,
     rejected)."""
-    results = reading_batch.write_batch(session, user, body.readings, now=now, client_addr=client)
+    results = reading_batch.write_batch_retrying(
+        session, user, body.readings, now=now, client_addr=client
+    )
     return ReadingBatchPublic(results=results)
 
 
@@ -67,12 +69,24 @@ def list_readings(
     until: datetime | None = None,
     label: str | None = None,
     model_id: str | None = None,
+    changed_since: datetime | None = None,
     reader: Annotated[str | None, Query(alias="user")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> ReadingsPublic:
-    """Readings oldest first, filtered; a radiologist sees only their own."""
-    filters = ReadingFilters(since=since, until=until, label=label, model_id=model_id, user=reader)
+    """Readings oldest first, filtered; a radiologist sees only their own.
+
+    ``since``/``until`` filter on ``created_at`` (when the model read the image);
+    ``changed_since`` on when the server last stored or signed the reading.
+    """
+    filters = ReadingFilters(
+        since=since,
+        until=until,
+        label=label,
+        model_id=model_id,
+        user=reader,
+        changed_since=changed_since,
+    )
     return readings.list_readings(
         session, user, filters, limit=limit, cursor=cursor, now=now, client_addr=client
     )
