@@ -143,7 +143,9 @@ def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, 
              "terms": "research use only; cite Suckling et al. 1994; never rent, lease or sell"},
         ],
         "split": {"test_share": index["test_share"], "folds_in_pack": index["folds"],
-                  "seed": index["seed"], "by": "patient"},
+                  "seed": index["seed"], "by": "patient",
+                  "test_patients": sorted({r["patient_id"] for r in index["samples"]
+                                           if r["fold"] < 0})},
     }
 
 
