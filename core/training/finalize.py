@@ -44,11 +44,17 @@ def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
     method = max(aucs, key=lambda m: aucs[m])
     z = aggregate(logits, method)
     a, b = fit_platt(z, y)
+    clipped = a <= 0
+    if clipped:
+        # Out of fold, higher logits did not mean more cancer: a negative slope would turn the
+        # model upside down. The honest calibrated score is then the prevalence for everyone.
+        prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+        a, b = 0.0, float(np.log(prevalence / (1 - prevalence)))
     p = sigmoid(a * z + b)
     threshold = threshold_at_specificity(y, p, OPERATING_SPECIFICITY)
     return {"aggregation": method, "oof_auc_by_aggregation": {m: round(v, 4)
                                                               for m, v in aucs.items()},
-            "calibration": {"method": "platt", "a": a, "b": b,
+            "calibration": {"method": "platt", "a": a, "b": b, "slope_clipped_at_zero": clipped,
                             "fitted_on": "out-of-fold predictions of the CV runs"},
             "threshold": float(threshold), "oof": oof, "oof_p": p}
 
