@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli.main import EXIT_FAILED, EXIT_OK, add_model_options
+from core.cli.main import EXIT_FAILED, EXIT_OK, add_model_options, load_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,17 +29,8 @@ def _fmt(v: float | None, ci: list[float] | None) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     from core.evaluation import evaluate_folder, reliability_plot
-    from core.inference.classifier import Classifier
-    from core.settings import load_settings
 
-    overrides: dict[str, object] = {}
-    if args.model is not None:
-        overrides["model_dir"] = args.model
-    if args.engine is not None:
-        overrides["engine"] = args.engine
-    settings = load_settings(**overrides)
-    classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
-                                 device=settings.device, batch_size=settings.batch_size)
+    settings, classifier = load_model(args)
     report, _ = evaluate_folder(classifier, args.data, max_file_bytes=settings.max_file_bytes,
                                 max_pixels=settings.max_pixels,
                                 progress=None if args.json else lambda i, n: print(

@@ -13,9 +13,14 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import __version__
 from core.errors import MammoError
+
+if TYPE_CHECKING:
+    from core.inference.classifier import Classifier
+    from core.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -70,6 +75,22 @@ def run(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return run(build_parser(), argv)
+
+
+def load_model(args: argparse.Namespace) -> tuple[Settings, Classifier]:
+    """Settings with the command's ``--model``/``--engine`` on top, and the checked model."""
+    from core.inference.classifier import Classifier
+    from core.settings import load_settings
+
+    overrides: dict[str, object] = {}
+    if args.model is not None:
+        overrides["model_dir"] = args.model
+    if args.engine is not None:
+        overrides["engine"] = args.engine
+    settings = load_settings(**overrides)
+    classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
+                                 device=settings.device, batch_size=settings.batch_size)
+    return settings, classifier
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import getpass
 import json
 import sys
 
-from core.cli.main import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, add_model_options
+from core.cli.main import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, add_model_options, load_model
 from core.reading import ReadOutcome
 
 
@@ -34,19 +34,10 @@ def _row(outcome: ReadOutcome, model_id: str, engine: str, device: str) -> dict[
 
 
 def handle(args: argparse.Namespace) -> int:
-    from core.inference.classifier import Classifier
     from core.reading import ReadingService
-    from core.settings import load_settings
     from core.store import Store
 
-    overrides: dict[str, object] = {}
-    if args.model is not None:
-        overrides["model_dir"] = args.model
-    if args.engine is not None:
-        overrides["engine"] = args.engine
-    settings = load_settings(**overrides)
-    classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
-                                 device=settings.device, batch_size=settings.batch_size)
+    settings, classifier = load_model(args)
     store = None if args.no_store else Store.open(settings.store_path)
     try:
         user_id = None if store is None else store.ensure_user(getpass.getuser())

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-PREPROCESSING_VERSION = "crop-square384-grid3-v1"
+PREPROCESSING_VERSION = "crop-square384-grid3-v2"
 CANVAS = 384
 PATCH = 128
 _MASK_SIZE = 256
@@ -108,7 +108,8 @@ def _longest_run(flags: np.ndarray) -> tuple[int, int]:
 
 def _breast_box(small: np.ndarray) -> tuple[float, float, float, float]:
     """Bounding box of the breast on a small, left-facing image, as fractions."""
-    mask = small > max(_otsu(small), 0.04)
+    # Half of Otsu: on film, Otsu splits dense from fatty tissue, not breast from background.
+    mask = small > max(0.5 * _otsu(small), 0.04)
     cols = mask.mean(axis=0) > 0.02
     c0, c1 = _longest_run(cols)
     rows = mask[:, c0:c1].mean(axis=1) > 0.02
