@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from core.errors import MammoError
+
 log = logging.getLogger(__name__)
 
 Report = Callable[[object], None]
@@ -65,7 +67,11 @@ class Worker(QRunnable):
             if self.cancelled:
                 log.info("Cancelled job %s ended with %r", self.name, exc)
             else:
-                log.error("Job %s failed", self.name, exc_info=exc)
+                if isinstance(exc, MammoError):
+                    # Expected (offline server, unreadable file): one line, its cause named.
+                    log.warning("Job %s: %s (cause: %r)", self.name, exc, exc.__cause__)
+                else:
+                    log.error("Job %s failed", self.name, exc_info=exc)
                 self.signals.error.emit(exc)
         else:
             if not self.cancelled:

@@ -45,3 +45,22 @@ def test_cancelled_job_result_is_dropped_and_quit_drains(qtbot, pools: JobPools)
     qtbot.waitUntil(lambda: pools.live_count == 0)
     assert results == []
     assert progress == ["partial"]  # committed partial results still reach the screen
+
+
+def test_expected_errors_log_one_line_and_unexpected_ones_a_traceback(qtbot, pools: JobPools,
+                                                                       caplog) -> None:
+    def expected(_cancel, _report):
+        raise StoreError("The local store is locked.")
+
+    def unexpected(_cancel, _report):
+        raise RuntimeError("a bug")
+
+    caplog.set_level("WARNING", logger="app.worker")
+    for job in (expected, unexpected):
+        worker = Worker(job)
+        with qtbot.waitSignal(worker.signals.finished, timeout=10_000):
+            pools.start(worker, pool=pools.io)
+    warning, error = [r for r in caplog.records if r.name == "app.worker"]
+    assert warning.levelname == "WARNING" and warning.exc_info is None
+    assert "The local store is locked." in warning.getMessage()
+    assert error.levelname == "ERROR" and error.exc_info is not None
