@@ -1,4 +1,5 @@
-"""Log in to the workstation (later starts). The check runs on a worker: Argon2 is slow."""
+"""Log in to the workstation (later starts), or again for sync once the server login has
+expired. The check runs on a worker: Argon2 and the server are slow."""
 
 from __future__ import annotations
 
@@ -19,21 +20,29 @@ from app.worker import JobPools, Worker
 from core.store import UserRecord
 
 WRONG_CREDENTIALS = "Wrong username or password."
+OTHER_ACCOUNT = "Log in again as {username}; to change account, restart the workstation."
 
 
 class LoginDialog(QDialog):
-    """Asks for a username and password; ``user`` holds the account once accepted."""
+    """Asks for a username and password; ``user`` holds the account once accepted.
+
+    With ``username`` (logging in again while the app runs) the field is read-only and no
+    other account is accepted: the open window, its readings and its sync queue belong to
+    that user.
+    """
 
     logged_in = Signal(object)  # UserRecord
 
     def __init__(self, *, authenticator: Authenticator, pools: JobPools,
-                 parent: QWidget | None = None) -> None:
+                 username: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Log in — Mammo Workstation")
         self.user: UserRecord | None = None
         self._auth = authenticator
         self._pools = pools
-        self.username = QLineEdit()
+        self._fixed_username = username
+        self.username = QLineEdit(username or "")
+        self.username.setReadOnly(username is not None)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.message = QLabel("")
@@ -51,12 +60,17 @@ class LoginDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
+        if username is not None:
+            self.password.setFocus()
 
     @Slot()
     def _on_accepted(self) -> None:
         username, password = self.username.text(), self.password.text()
         if not username.strip() or not password:
             self.message.setText("Enter your username and password.")
+            return
+        if not self._is_fixed_user(username):
+            self.message.setText(OTHER_ACCOUNT.format(username=self._fixed_username))
             return
         self._set_busy(True)
         worker = Worker(lambda _cancel, _report: self._auth.authenticate(username, password),
@@ -73,6 +87,10 @@ class LoginDialog(QDialog):
             self.password.setFocus()
             self.message.setText(WRONG_CREDENTIALS)
             return
+        if not self._is_fixed_user(user.username):
+            self.password.clear()
+            self.message.setText(OTHER_ACCOUNT.format(username=self._fixed_username))
+            return
         self.user = user
         self.logged_in.emit(user)
         self.accept()
@@ -81,6 +99,9 @@ class LoginDialog(QDialog):
     def _on_failed(self, error: BaseException) -> None:
         self._set_busy(False)
         show_error(self, error)
+
+    def _is_fixed_user(self, username: str) -> bool:
+        return self._fixed_username is None or username == self._fixed_username
 
     def _set_busy(self, busy: bool) -> None:
         self.buttons.setEnabled(not busy)

@@ -3,8 +3,9 @@
 settings -> logging (data_dir/logs) -> Qt application and theme -> local store -> sync
 service (only with ``server_url``) -> classifier (or None, with the "no model" banner) ->
 reading service -> worker pools -> log in (with a server: server accounts, offline within
-``offline_login_days``; without: local accounts, first run creates one) -> main window. On
-quit: the window cancels and drains the pools, then sync and the store are closed here.
+``offline_login_days``; without: local accounts, first run creates one) -> main window
+(given the same authenticator, to log in again when the server login expires). On quit: the
+window cancels and drains the pools, then sync and the store are closed here.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def _run(app: QApplication, settings: Settings) -> int:
     pools.start(Worker(lambda _c, _r: loaded.setdefault("model", load_classifier(settings)),
                        name="load model"), pool=pools.inference)
     try:
-        user = log_in(build_authenticator(store, sync), pools)
+        authenticator = build_authenticator(store, sync)
+        user = log_in(authenticator, pools)
         if user is None:
             return 0
         pools.inference.waitForDone()
@@ -177,7 +179,7 @@ def _run(app: QApplication, settings: Settings) -> int:
                             reading_service=service,
                             model_info=classifier.info if classifier else None,
                             model_error=model_error, config_file=user_config_file(),
-                            sync=sync)
+                            sync=sync, authenticator=authenticator)
         window.show()
         return int(app.exec())
     finally:

@@ -1,7 +1,8 @@
 """The main window: worklist, viewer, result and decision; history and statistics tabs.
 
 It owns no service: the composition root (``app/main.py``) passes in the store, the reading
-service (None without a model), the sync service (None without a server), the signed-in user
+service (None without a model), the sync service (None without a server), the signed-in user,
+the authenticator they logged in with (for "Log in again…" after the server login expires)
 and the worker pools. Everything slow runs on a worker; the window only reacts to the records
 they send back. With a server, the status bar's sync indicator and the Sync menu show and
 drive sync (:class:`app.sync_controller.SyncController`).
@@ -26,10 +27,12 @@ from PySide6.QtWidgets import (
 
 from app import jobs
 from app.about_dialog import AboutDialog
+from app.auth import Authenticator
 from app.conflicts_dialog import ConflictsDialog
 from app.decision_panel import DecisionDraft, DecisionPanel
 from app.errors import show_error
 from app.history_view import HistoryQuery, HistoryView
+from app.login_dialog import LoginDialog
 from app.result_panel import NO_MODEL_TEXT, RESEARCH_NOTICE, ResultPanel, result_for
 from app.settings_dialog import SettingsDialog
 from app.stats_view import StatsView
@@ -64,7 +67,8 @@ class MainWindow(QMainWindow):
     def __init__(self, *, settings: Settings, store: Store, user: UserRecord, pools: JobPools,
                  reading_service: ReadingService | None, model_info: ModelInfo | None,
                  model_error: str | None = None, config_file: Path | None = None,
-                 sync: SyncBackend | None = None) -> None:
+                 sync: SyncBackend | None = None,
+                 authenticator: Authenticator | None = None) -> None:
         super().__init__()
         self._settings = settings
         self._store = store
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
         self._info = model_info
         self._config_file = config_file
         self._sync = sync
+        self._authenticator = authenticator
         self.sync_controller = None if sync is None else SyncController(sync, pools, parent=self)
         self.sync_indicator: SyncIndicator | None = None
         self._limits = jobs.Limits(max_file_bytes=settings.max_file_bytes,
@@ -143,7 +148,7 @@ class MainWindow(QMainWindow):
         link = "" if self._sync is not None else " · local only (no server configured)"
         self.statusBar().addPermanentWidget(QLabel(f"{self._user.username} · {model}{link}"))
         if self._sync is not None:
-            self.sync_indicator = SyncIndicator()
+            self.sync_indicator = SyncIndicator(can_log_in=self._authenticator is not None)
             self.statusBar().addPermanentWidget(self.sync_indicator)
         self.statusBar().addPermanentWidget(research)
 
@@ -175,6 +180,7 @@ class MainWindow(QMainWindow):
             sync_menu = menu.addMenu("S&ync")
             sync_menu.addAction(self.sync_indicator.sync_now_action)
             sync_menu.addAction(self.sync_indicator.review_action)
+            sync_menu.addAction(self.sync_indicator.log_in_action)
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "&About", None, self._on_about_triggered)
 
@@ -198,6 +204,7 @@ class MainWindow(QMainWindow):
             controller, indicator = self.sync_controller, self.sync_indicator
             indicator.sync_now_action.triggered.connect(controller.sync_now)
             indicator.review_action.triggered.connect(self._on_review_conflicts_triggered)
+            indicator.log_in_action.triggered.connect(self._on_log_in_again_triggered)
             controller.sync_started.connect(indicator.show_running)
             controller.status_changed.connect(indicator.show_status)
             controller.sync_failed.connect(self._on_sync_failed)
@@ -533,6 +540,26 @@ class MainWindow(QMainWindow):
     def _on_conflict_resolved(self, _conflict_id: int) -> None:
         if self.sync_controller is not None:
             self.sync_controller.refresh_status()
+
+    @Slot()
+    def _on_log_in_again_triggered(self) -> None:
+        if self._authenticator is None:
+            return
+        dialog = LoginDialog(authenticator=self._authenticator, pools=self._pools,
+                             username=self._user.username, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.logged_in.connect(self._on_logged_in_again)
+        dialog.open()
+
+    @Slot(object)
+    def _on_logged_in_again(self, user: UserRecord) -> None:
+        # The window, its readings and the queue belong to the user who started it: another
+        # account's tokens must never send them (the dialog refuses one too).
+        if user.username != self._user.username:
+            log.warning("Log in again refused: %r is not the signed-in user", user.username)
+            return
+        if self.sync_controller is not None:
+            self.sync_controller.sync_now()
 
     # Quit ---------------------------------------------------------------------------------
 

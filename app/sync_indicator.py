@@ -1,9 +1,9 @@
 """The status bar's sync indicator: online or not, what waits to be sent, what went wrong.
 
 It only shows what it is given (a :class:`core.sync.SyncStatus`, or that a pass is running
-or failed unexpectedly) and offers two actions, "Sync now" and "Review conflicts…"; the
-window connects them. Sync problems live here, never in a dialog: the full message is in
-the tooltip.
+or failed unexpectedly) and offers three actions, "Sync now", "Review conflicts…" and,
+while the server login has expired, "Log in again…"; the window connects them. Sync
+problems live here, never in a dialog: the full message is in the tooltip.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ def _state(status: SyncStatus) -> tuple[str, str]:
     return "Online", OK_COLOR
 
 
+def needs_login(status: SyncStatus) -> bool:
+    """Whether the last sync was refused because the server login expired or was revoked."""
+    return bool(status.last_error) and status.last_error_kind == SyncErrorKind.AUTH
+
+
 def status_text(status: SyncStatus) -> str:
     """One line: "Offline · 3 pending · 1 conflict · last sync 10:42"."""
     headline, _ = _state(status)
@@ -86,20 +91,26 @@ def status_tooltip(status: SyncStatus) -> str:
 
 
 class SyncIndicator(QWidget):
-    """A coloured dot, one line of state, "Sync now" and (with conflicts) "Review conflicts…".
+    """A coloured dot, one line of state, "Sync now", (with conflicts) "Review conflicts…"
+    and (after an auth error, when ``can_log_in``) "Log in again…".
 
-    ``sync_now_action`` and ``review_action`` are QActions so that the window's Sync menu
-    shows the same actions with their shortcut.
+    ``sync_now_action``, ``review_action`` and ``log_in_action`` are QActions so that the
+    window's Sync menu shows the same actions with their shortcut.
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, *, can_log_in: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._can_log_in = can_log_in
         self.sync_now_action = QAction("Sync &now", self)
         self.sync_now_action.setShortcut(QKeySequence(SYNC_NOW_SHORTCUT))
         self.sync_now_action.setToolTip("Send waiting readings and decisions now "
                                         f"({SYNC_NOW_SHORTCUT})")
         self.review_action = QAction("Review &conflicts…", self)
         self.review_action.setEnabled(False)
+        self.log_in_action = QAction("&Log in again…", self)
+        self.log_in_action.setToolTip("Log in to the server again to resume sync; nothing "
+                                      "waiting to be sent is lost")
+        self.log_in_action.setVisible(False)
         self.dot = QLabel("●")
         self.label = QLabel("Sync: starting…")
         self.sync_button = QToolButton()
@@ -107,6 +118,9 @@ class SyncIndicator(QWidget):
         self.review_button = QToolButton()
         self.review_button.setDefaultAction(self.review_action)
         self.review_button.setVisible(False)
+        self.log_in_button = QToolButton()
+        self.log_in_button.setDefaultAction(self.log_in_action)
+        self.log_in_button.setVisible(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
         layout.setSpacing(4)
@@ -114,6 +128,7 @@ class SyncIndicator(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.sync_button)
         layout.addWidget(self.review_button)
+        layout.addWidget(self.log_in_button)
         self._set_dot(UNKNOWN_COLOR)
 
     def show_status(self, status: SyncStatus) -> None:
@@ -124,10 +139,12 @@ class SyncIndicator(QWidget):
         self.sync_now_action.setEnabled(True)
         self.review_action.setEnabled(status.conflicts > 0)
         self.review_button.setVisible(status.conflicts > 0)
+        self._update_log_in(needs_login(status))
 
     def show_running(self) -> None:
         self.label.setText("Syncing…")
         self.sync_now_action.setEnabled(False)
+        self._update_log_in(False)  # the pass's status says whether it is still needed
 
     def show_failure(self, error: BaseException) -> None:
         """A failure that is not a recorded sync error (a defect; the log has the traceback)."""
@@ -137,6 +154,13 @@ class SyncIndicator(QWidget):
         self._set_tooltip(f"The last sync failed unexpectedly: {detail}\n"
                           "Readings stay on this workstation; nothing is lost.")
         self.sync_now_action.setEnabled(True)
+
+    def _update_log_in(self, needed: bool) -> None:
+        # A QToolButton with a default action follows the action's enabled state, not its
+        # visibility: hide both so that the button and the Sync menu entry agree.
+        shown = needed and self._can_log_in
+        self.log_in_action.setVisible(shown)
+        self.log_in_button.setVisible(shown)
 
     def _set_dot(self, color: str) -> None:
         self.dot.setStyleSheet(f"QLabel {{ color: {color}; }}")

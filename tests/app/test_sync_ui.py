@@ -16,14 +16,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.conflicts_dialog import NO_CONFLICTS, ConflictsDialog
-from app.login_dialog import LoginDialog
+from app.login_dialog import OTHER_ACCOUNT, WRONG_CREDENTIALS, LoginDialog
 from app.main import main
 from app.main_window import MainWindow
 from app.sync_controller import SyncController
 from app.sync_indicator import LOG_IN_AGAIN, SYNC_NOW_SHORTCUT, SyncIndicator
 from core.errors import SyncError, SyncErrorKind
 from core.store import ReadingId, Store, SyncConflictRecord, UserRecord
-from core.sync import SyncReport, SyncStatus
+from core.sync import ServerAuthenticator, SyncReport, SyncStatus
 from tests.app.factories import PASSWORD, store_reading
 from tests.app.helpers import open_message_boxes, worklist_by_file
 
@@ -121,7 +121,8 @@ def sync_window(qtbot, settings, store, user, pools) -> Iterator[Callable[[FakeS
     def build(sync: FakeSync) -> MainWindow:
         window = MainWindow(settings=settings, store=store, user=user, pools=pools,
                             reading_service=None, model_info=None, model_error="no model (test)",
-                            config_file=None, sync=sync)
+                            config_file=None, sync=sync,
+                            authenticator=ServerAuthenticator(sync))  # type: ignore[arg-type]
         qtbot.addWidget(window)
         window.show()
         windows.append(window)
@@ -168,6 +169,97 @@ def test_auth_error_says_log_in_again_without_a_dialog(qtbot, sync_window) -> No
     assert window.sync_indicator is not None
     assert EXPIRED in window.sync_indicator.label.toolTip()
     assert open_message_boxes() == []
+
+
+def open_login_dialog() -> LoginDialog:
+    return next(w for w in QApplication.topLevelWidgets()
+                if isinstance(w, LoginDialog) and w.isVisible())
+
+
+def expired_login_window(qtbot, sync_window, user: UserRecord) -> tuple[MainWindow, FakeSync]:
+    """A window whose first pass was refused: the server login expired."""
+    sync = FakeSync(make_status(pending=2), user=user)
+    sync.fail = SyncError(EXPIRED, kind=SyncErrorKind.AUTH)
+    window = sync_window(sync)
+    assert window.sync_controller is not None
+    qtbot.waitUntil(lambda: LOG_IN_AGAIN in indicator_text(window)
+                    and window.sync_controller.idle)
+    return window, sync
+
+
+def sync_menu_action(window: MainWindow, text: str) -> Any:
+    menu = next(m.menu() for m in window.menuBar().actions() if m.text() == "S&ync")
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+def test_log_in_again_is_offered_only_after_an_auth_error(qtbot, sync_window, user) -> None:
+    sync = FakeSync(make_status(pending=1), user=user)
+    sync.fail = SyncError(UNREACHABLE, kind=SyncErrorKind.NETWORK)
+    window = sync_window(sync)
+    indicator = window.sync_indicator
+    assert indicator is not None
+    qtbot.waitUntil(lambda: indicator_text(window).startswith("Offline"))
+    assert indicator.log_in_button.isHidden()
+    assert not sync_menu_action(window, "&Log in again…").isVisible()
+
+    sync.fail = SyncError(EXPIRED, kind=SyncErrorKind.AUTH)
+    assert window.sync_controller is not None
+    with qtbot.waitSignal(window.sync_controller.status_changed):
+        indicator.sync_now_action.trigger()
+    assert LOG_IN_AGAIN in indicator_text(window)
+    assert not indicator.log_in_button.isHidden()
+    assert sync_menu_action(window, "&Log in again…") is indicator.log_in_action
+    assert indicator.log_in_action.isVisible()
+
+
+def test_logging_in_again_resumes_sync_at_once_and_keeps_the_queue(
+        qtbot, sync_window, store, user, pools) -> None:
+    store_reading(store, user_id=user.id, path="/data/a.png", n=1)
+    queued = [entry.id for entry in store.pending_outbox(100)]
+    window, sync = expired_login_window(qtbot, sync_window, user)
+    indicator, controller = window.sync_indicator, window.sync_controller
+    assert indicator is not None and controller is not None
+
+    indicator.log_in_button.click()
+    dialog = open_login_dialog()
+    assert dialog.username.text() == "reader" and dialog.username.isReadOnly()
+    sync.fail = None
+    dialog.password.setText(PASSWORD)
+    with qtbot.waitSignal(controller.sync_finished):
+        dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: pools.live_count == 0)
+
+    assert sync.logins == [("reader", PASSWORD)]
+    assert sync.sync_calls == 2  # the refused first pass, then exactly one after logging in
+    assert indicator_text(window).startswith("Online · 2 pending")
+    assert indicator.log_in_button.isHidden() and not indicator.log_in_action.isVisible()
+    assert [entry.id for entry in store.pending_outbox(100)] == queued
+
+
+def test_a_wrong_password_or_another_account_keeps_the_dialog_and_does_not_sync(
+        qtbot, sync_window, user, pools) -> None:
+    window, sync = expired_login_window(qtbot, sync_window, user)
+    indicator = window.sync_indicator
+    assert indicator is not None
+
+    indicator.log_in_action.trigger()
+    dialog = open_login_dialog()
+    dialog.password.setText("wrong password")
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: dialog.message.text() == WRONG_CREDENTIALS)
+    assert dialog.isVisible() and dialog.password.text() == ""
+
+    dialog.username.setText("someone-else")  # read-only for the user; refused in code too
+    dialog.password.setText(PASSWORD)
+    dialog.buttons.accepted.emit()
+    assert dialog.message.text() == OTHER_ACCOUNT.format(username="reader")
+    assert sync.logins == [("reader", "wrong password")]
+
+    dialog.reject()  # cancel: nothing changes
+    qtbot.waitUntil(lambda: pools.live_count == 0)
+    assert sync.sync_calls == 1
+    assert LOG_IN_AGAIN in indicator_text(window)
+    assert not indicator.log_in_button.isHidden()
 
 
 def test_after_an_auth_error_only_the_user_restarts_syncing(qtbot, pools) -> None:
