@@ -122,14 +122,24 @@ def evaluate_folder(classifier: Classifier, folder: Path, *, max_file_bytes: int
     samples = load_folder(folder)
     trained = set(classifier.manifest.data.get("training", {}).get("patients", []))
     unseen = [s for s in samples if s.patient_id not in trained]
-    scored = score_samples(classifier, unseen, max_file_bytes=max_file_bytes,
+    report, scored = evaluate_samples(classifier, unseen, max_file_bytes=max_file_bytes,
+                                      max_pixels=max_pixels, progress=progress)
+    report.update({"data": str(folder), "images_in_folder": len(samples),
+                   "left_out_trained_patients": len(samples) - len(unseen)})
+    return report, scored
+
+
+def evaluate_samples(classifier: Classifier, samples: Sequence[Sample], *, max_file_bytes: int,
+                     max_pixels: int, progress: Callable[[int, int], None] | None = None
+                     ) -> tuple[dict[str, Any], list[ScoredSample]]:
+    """Score ``samples`` and summarise them: figures with intervals, localisation, and the
+    files that could not be read."""
+    scored = score_samples(classifier, samples, max_file_bytes=max_file_bytes,
                            max_pixels=max_pixels, progress=progress)
     ok = [s for s in scored if s.score is not None]
     report = summarise(np.array([s.sample.label for s in ok]), np.array([s.score for s in ok]),
                        [s.sample.patient_id for s in ok], threshold=classifier.info.threshold)
-    report.update({"data": str(folder), "model_id": classifier.info.model_id,
-                   "images_in_folder": len(samples),
-                   "left_out_trained_patients": len(samples) - len(unseen),
+    report.update({"model_id": classifier.info.model_id,
                    "unreadable": [{"path": str(s.sample.path), "error": s.error}
                                   for s in scored if s.score is None],
                    "localisation": localisation(ok)})

@@ -47,7 +47,7 @@ def _default_data() -> list[Path]:
 
 def handle(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from core.evaluation import localisation, reliability_plot, score_samples, summarise
+    from core.evaluation import evaluate_samples, reliability_plot
     from core.inference.classifier import Classifier
     from core.training.card import write_card
     from core.training.data import load_folder
@@ -82,12 +82,8 @@ def handle(args: argparse.Namespace) -> int:
             continue
         name = samples[0].dataset
         print(f"evaluating the final model on {len(samples)} held-out {name} images", flush=True)
-        scored = [s for s in score_samples(classifier, samples, max_file_bytes=1 << 30,
-                                           max_pixels=400_000_000) if s.score is not None]
-        report = summarise([s.sample.label for s in scored], [s.score for s in scored],
-                           [s.sample.patient_id for s in scored],
-                           threshold=classifier.info.threshold)
-        report["localisation"] = localisation(scored)
+        report, _ = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
+                                     max_pixels=400_000_000)
         tests[name] = report
         plot = reliability_plot(report, out / f"reliability_test_{name}.png",
                                 title=f"held-out {name}")

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import ssl
 import subprocess
@@ -27,13 +26,13 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from core.store import ImageId, NewReading, ReadingRecord, Store, UserId
+from core.store import ReadingRecord, Store
 from core.sync import FileTokenStore, SyncService
 from server.db import migrate
+from tests.core.store.factories import make_new_reading
 from tests.server import factories, pg, stack
 
 REPO = Path(__file__).resolve().parents[2]
-SECRET = "sync-e2e-secret-" + "s" * 48
 PASSWORD = factories.PASSWORD
 
 
@@ -120,16 +119,7 @@ class ServerProcess:
         return f"https://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAMMO_SERVER_")}
-        env.update(
-            MAMMO_SERVER_DATABASE_URL=self.database_url,
-            MAMMO_SERVER_SECRET_KEY=SECRET,
-            MAMMO_SERVER_ENVIRONMENT="production",
-            MAMMO_SERVER_CONFIG_FILE=str(self.folder / "server.toml"),
-            PYTHONPATH=str(REPO),
-        )
-        env.update({f"MAMMO_SERVER_{k.upper()}": v for k, v in self.settings.items()})
-        return env
+        return stack.server_env(self.database_url, self.folder, **self.settings)
 
     def start(self, timeout: float = 60.0) -> None:
         command = [
@@ -254,26 +244,6 @@ class FakeImage:
     sop_instance_uid: str | None = None
 
 
-def new_reading(image_id: ImageId, user_id: UserId, **overrides) -> NewReading:
-    values = {
-        "image_id": image_id,
-        "user_id": user_id,
-        "score": 0.81,
-        "label": "Positive",
-        "threshold": 0.42,
-        "model_id": "densenet121-mil-2024.05",
-        "model_sha256": "e3" * 32,
-        "engine": "onnx",
-        "device": "cpu",
-        "preprocessing_version": "pre-3",
-        "app_version": "0.1.0",
-        "heatmap_peak_x": 1520.5,
-        "heatmap_peak_y": 2210.0,
-    }
-    values.update(overrides)
-    return NewReading(**values)
-
-
 def make_readings(store: Store, username: str, count: int, *, chunk: int = 2000) -> list[str]:
     """``count`` readings of ``count`` distinct images by ``username``, queued; their ids."""
     user_id = store.ensure_user(username)
@@ -287,7 +257,7 @@ def make_readings(store: Store, username: str, count: int, *, chunk: int = 2000)
                 pixel_sha256=hashlib.sha256(tag.encode()).hexdigest(),
                 sop_instance_uid=f"1.2.826.0.1.3680043.8.498.{n + 1}",
             )
-            news.append(new_reading(store.add_image(image), user_id))
+            news.append(make_new_reading(image_id=store.add_image(image), user_id=user_id))
         ids.extend(r.id for r in store.add_readings(news))
     return ids
 

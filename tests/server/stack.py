@@ -35,6 +35,21 @@ class StackError(RuntimeError):
     pass
 
 
+def server_env(database_url: str, folder: Path, **settings: str) -> dict[str, str]:
+    """Environment of a ``mammo-server`` process under test: production mode, this database,
+    an empty config file in ``folder``, and ``settings`` as ``MAMMO_SERVER_*`` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAMMO_SERVER_")}
+    env.update(
+        MAMMO_SERVER_DATABASE_URL=database_url,
+        MAMMO_SERVER_SECRET_KEY=SECRET,
+        MAMMO_SERVER_ENVIRONMENT="production",
+        MAMMO_SERVER_CONFIG_FILE=str(folder / "server.toml"),
+        PYTHONPATH=str(REPO),
+    )
+    env.update({f"MAMMO_SERVER_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -168,15 +183,7 @@ class Stack:
         return f"https://127.0.0.1:{self.https_port}"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAMMO_SERVER_")}
-        env.update(
-            MAMMO_SERVER_DATABASE_URL=self.database_url,
-            MAMMO_SERVER_SECRET_KEY=SECRET,
-            MAMMO_SERVER_ENVIRONMENT="production",
-            MAMMO_SERVER_CONFIG_FILE=str(self.folder / "server.toml"),
-            PYTHONPATH=str(REPO),
-        )
-        return env
+        return server_env(self.database_url, self.folder)
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         """Run ``mammo-server`` with this stack's settings; raise with its output on failure."""
