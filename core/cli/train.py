@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="working folder (pack, checkpoints; default: <out>.work)")
     p.add_argument("--cv-folds", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--ship", choices=["final", "ensemble"], default="final",
+                   help="final: one more run on all development patients ships; ensemble: "
+                        "the cross-validation models ship, averaged (no final run)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds for all runs; fewer epochs are run to fit")
     p.add_argument("--limit", type=int, default=None,
@@ -51,7 +55,7 @@ def handle(args: argparse.Namespace) -> int:
     from core.inference.classifier import Classifier
     from core.training.card import write_card
     from core.training.data import load_folder
-    from core.training.finalize import finalize
+    from core.training.finalize import choose, finalize, incremental_value
     from core.training.pack import build_pack
 
     out: Path = args.out
@@ -67,7 +71,7 @@ def handle(args: argparse.Namespace) -> int:
 
         train(index, work, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
               time_budget=args.time_budget, cv_folds=args.cv_folds, resume=args.resume,
-              log=lambda m: print(m, flush=True))
+              learning_rate=args.learning_rate, ship=args.ship, log=lambda m: print(m, flush=True))
     hardware = args.hardware or f"{os.cpu_count()}-core {platform.machine()} CPU"
     manifest_path = finalize(work, index, out, model_id=out.name, hardware=hardware)
     manifest = json.loads(manifest_path.read_text())
@@ -76,15 +80,17 @@ def handle(args: argparse.Namespace) -> int:
     test_keys = {r["key"] for r in pack["samples"] if r["fold"] < 0}
     plots: dict[str, str] = {}
     tests: dict[str, object] = {}
+    held_out_scores: dict[str, float] = {}
     for folder in data:
         samples = [s for s in load_folder(folder) if s.key in test_keys]
         if not samples:
             continue
         name = samples[0].dataset
         print(f"evaluating the final model on {len(samples)} held-out {name} images", flush=True)
-        report, _ = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
-                                     max_pixels=400_000_000)
+        report, scored = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
+                                          max_pixels=400_000_000)
         tests[name] = report
+        held_out_scores.update({s.sample.key: s.score for s in scored if s.score is not None})
         plot = reliability_plot(report, out / f"reliability_test_{name}.png",
                                 title=f"held-out {name}")
         plots[f"reliability, held-out {name}"] = plot.name
@@ -92,6 +98,9 @@ def handle(args: argparse.Namespace) -> int:
     plots["reliability, cross-validation"] = reliability_plot(
         cv_all, out / "reliability_cv.png", title="out-of-fold, all").name
     manifest["metrics"]["held_out_test"] = tests
+    manifest["metrics"]["beyond_trivial_statistics"] = incremental_value(
+        pack, index.parent, choose(json.loads((work / "results.json").read_text()), pack),
+        held_out_scores)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     write_card(manifest, out / "MODEL_CARD.md", plots=plots)
     print(f"model written to {out}; card {out / 'MODEL_CARD.md'}", flush=True)

@@ -41,6 +41,32 @@ def _loc(d: dict[str, Any] | None) -> str:
             f"{ci[1]:.2f})")
 
 
+def _runs(tr: dict[str, Any]) -> str:
+    if tr.get("ships") == "ensemble":
+        return (f"{tr['cv_folds']} fold runs (no final run: the fold models ship as an"
+                f" ensemble)")
+    return f"{tr['cv_folds']} fold runs plus the final run"
+
+
+def _shipped(tr: dict[str, Any]) -> str:
+    return "the shipped ensemble" if tr.get("ships") == "ensemble" else "final model"
+
+
+def _beyond(b: dict[str, Any] | None) -> list[str]:
+    if not b:
+        return []
+    return [
+        "## Does the model add anything to trivial image statistics?",
+        f"Logistic regressions fitted on the development patients (out of fold) and scored on"
+        f" the {b['held_out_images']} held-out {b['dataset']} images ("
+        + ", ".join(b["statistics"]) + "):",
+        f"- model alone: AUC {_fig(b['model_alone'], 'auc')}",
+        f"- statistics alone: AUC {_fig(b['statistics_alone'], 'auc')}",
+        f"- statistics + model: AUC {_fig(b['statistics_plus_model'], 'auc')}",
+        "If the last two agree, what the model knows the statistics know too (breast density,"
+        " scanner, processing, site): its score is then not evidence of cancer.", ""]
+
+
 def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -> Path:
     m = manifest
     tr = m["training"]
@@ -75,12 +101,12 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         f"From scratch (no pretrained weights), multiple-instance learning: {tr['epochs']} epochs"
         f" per run, batch {tr['batch_size']} images, AdamW, learning rate"
         f" {tr['learning_rate']}, {tr['precision']}, Keras 3 on {tr['backend']}, seed"
-        f" {tr['seed']}. {tr['cv_folds']} fold runs plus the final run took {tr['seconds']} s on"
+        f" {tr['seed']}. {_runs(tr)} took {tr['seconds']} s on"
         f" {tr['hardware']}. Code commit: {tr.get('code_commit') or 'not recorded'}.", "",
         "## Cross-validated figures (out-of-fold, development patients)", *_table(cv), "",
         f"Heatmap peak inside a mini-MIAS finding (out-of-fold): "
         f"{_loc(cv.get('mias_localisation_any_finding'))}.", "",
-        "## Held-out test patients (final model, `mammo evaluate`)",
+        f"## Held-out test patients ({_shipped(tr)}, `mammo evaluate`)",
         *(_table(test) if test else ["Not evaluated."]), "",
         *(f"Heatmap peak inside a finding ({k}): {_loc(v['localisation'].get('any_finding'))}."
           for k, v in test.items() if v.get("localisation")), "",
@@ -94,6 +120,7 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         " the patient id number alone separates the classes (above), so any site or scanner"
         " difference that follows the id is a shortcut the model can learn.",
         "",
+        *_beyond(m["metrics"].get("beyond_trivial_statistics")),
         "## Plots", *(f"- {k}: `{v}`" for k, v in plots.items()), "",
         "## Limitations",
         "- The figures above are what this model does; where an interval includes 0.5 AUC the"

@@ -114,6 +114,94 @@ def shortcut_baselines(index: dict[str, Any], pack_dir: Path) -> dict[str, Any]:
     return out
 
 
+def _architecture(results: dict[str, Any]) -> str:
+    one = ("DenseNet121 (weights=None, from scratch), 1-channel 128x128 patches, "
+           "GlobalAveragePooling -> Dropout(0.3) -> Dense(1) -> sigmoid")
+    if results.get("ship", "final") != "ensemble":
+        return one
+    k = int(results["cv_folds"])
+    return (f"Ensemble of the {k} cross-validation models, each a {one}; the logits are "
+            f"averaged (one Dense head over their concatenated feature maps, so the heatmap "
+            f"stays an exact class activation map). Each member never saw the patients it "
+            f"predicted out of fold.")
+
+
+def _canvas_stats(pack_dir: Path, rows: list[dict[str, Any]]) -> np.ndarray:
+    """Trivial image statistics of each pack canvas: mean, tissue share, contrast."""
+    from PIL import Image
+
+    out = []
+    for r in rows:
+        c = np.asarray(Image.open(pack_dir / r["file"]), dtype=np.float32) / 255
+        out.append([c.mean(), (c > 0.04).mean(), c.std()])
+    return np.array(out, dtype=np.float64)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3, iters: int = 50
+                 ) -> Any:
+    """Logistic regression by Newton's method on standardised columns; returns a function
+    mapping rows of ``x`` to logits."""
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-12
+    z = np.column_stack([np.ones(len(x)), (x - mu) / sd])
+    w = np.zeros(z.shape[1])
+    t = np.asarray(y, dtype=np.float64)
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-z @ w))
+        g = z.T @ (p - t) + ridge * np.r_[0, w[1:]]
+        h = (z * (p * (1 - p))[:, None]).T @ z + ridge * np.eye(len(w))
+        step = np.linalg.solve(h, g)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return lambda rows: np.column_stack([np.ones(len(rows)), (rows - mu) / sd]) @ w
+
+
+def incremental_value(index: dict[str, Any], pack_dir: Path, chosen: dict[str, Any],
+                      held_out_scores: dict[str, float], dataset: str = "rsna"
+                      ) -> dict[str, Any] | None:
+    """Does the model add anything to trivial image statistics?
+
+    Two logistic regressions are fitted on the development patients' out-of-fold data: the
+    statistics alone, and the statistics plus the model's (out-of-fold, calibrated) logit. Both
+    are then scored on the held-out test patients, next to the model alone, with bootstrap
+    intervals. If "statistics + model" is no better than "statistics", the model's AUC may be
+    the statistics' (site, scanner, density), not cancer."""
+    from core.evaluation import summarise
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    dev = [(r, p) for (r, _), p in zip(chosen["oof"], chosen["oof_p"], strict=True)
+           if r["dataset"] == dataset]
+    by_key = {r["key"]: r for r in index["samples"]}
+    test = [(by_key[k], s) for k, s in held_out_scores.items()
+            if k in by_key and by_key[k]["dataset"] == dataset]
+    if len(dev) < 20 or len(test) < 20:
+        return None
+    y_dev = np.array([r["label"] for r, _ in dev])
+    y_test = np.array([r["label"] for r, _ in test])
+    if not (0 < y_dev.sum() < len(y_dev) and 0 < y_test.sum() < len(y_test)):
+        return None
+    s_dev = _canvas_stats(pack_dir, [r for r, _ in dev])
+    s_test = _canvas_stats(pack_dir, [r for r, _ in test])
+    m_dev = logit(np.array([p for _, p in dev]))[:, None]
+    m_test = logit(np.array([s for _, s in test]))[:, None]
+    stats_only = fit_logistic(s_dev, y_dev)
+    combined = fit_logistic(np.hstack([s_dev, m_dev]), y_dev)
+    groups = [r["patient_id"] for r, _ in test]
+
+    def auc(score: np.ndarray) -> dict[str, Any]:
+        rep = summarise(y_test, 1 / (1 + np.exp(-score)), groups, threshold=0.5)
+        return {"auc": rep["auc"], "auc_ci": rep["auc_ci"]}
+
+    return {"dataset": dataset, "held_out_images": len(test),
+            "statistics": ["mean intensity", "tissue share", "contrast std"],
+            "model_alone": auc(m_test[:, 0]),
+            "statistics_alone": auc(stats_only(s_test)),
+            "statistics_plus_model": auc(combined(np.hstack([s_test, m_test])))}
+
+
 def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, Any],
                    index: dict[str, Any], cv: dict[str, Any], hardware: str) -> dict[str, Any]:
     dev_patients = sorted({r["patient_id"] for r in index["samples"] if r["fold"] >= 0})
@@ -121,8 +209,7 @@ def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, 
         "id": model_id,
         "name": "DenseNet121 multiple-instance patch classifier (research prototype)",
         "intended_use": "Research use only. Not a medical device; not for diagnosis.",
-        "architecture": "DenseNet121 (weights=None, from scratch), 1-channel 128x128 patches, "
-                        "GlobalAveragePooling -> Dropout(0.3) -> Dense(1) -> sigmoid",
+        "architecture": _architecture(results),
         "input_size": PATCH, "canvas": int(index["canvas"]),
         "patches": (int(index["canvas"]) // PATCH) ** 2,
         "scale": "breast crop stretched to a square canvas, then a grid of patches",
@@ -138,6 +225,7 @@ def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, 
         "training": {"epochs": results["epochs"], "cv_folds": results["cv_folds"],
                      "seed": results["seed"], "batch_size": results["batch_size"],
                      "learning_rate": results["learning_rate"],
+                     "ships": results.get("ship", "final"),
                      "precision": results["precision"], "backend": results["backend"],
                      "seconds": round(results["total_s"]), "hardware": hardware,
                      "patients": dev_patients, "code_commit": _code_commit(),
@@ -161,7 +249,7 @@ def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware
     import keras
 
     from core.training.export import export_model_folder
-    from core.training.model import build_patch_model
+    from core.training.model import build_ensemble_patch_model, build_patch_model
 
     results = json.loads((work / "results.json").read_text())
     index = json.loads(Path(pack_index).read_text())
@@ -172,6 +260,14 @@ def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware
     manifest["metrics"]["shortcut_baselines_held_out"] = shortcut_baselines(
         index, Path(pack_index).parent)
     keras.mixed_precision.set_dtype_policy("float32")
-    patch_model = build_patch_model()
-    patch_model.load_weights(str(work / "patch_model.weights.h5"))
+    if results.get("ship", "final") == "ensemble":
+        members = []
+        for k in range(int(results["cv_folds"])):
+            member = build_patch_model(name=f"fold{k}")
+            member.load_weights(str(work / f"patch_model_fold{k}.weights.h5"))
+            members.append(member)
+        patch_model = build_ensemble_patch_model(members)
+    else:
+        patch_model = build_patch_model()
+        patch_model.load_weights(str(work / "patch_model.weights.h5"))
     return export_model_folder(patch_model, out, manifest)

@@ -22,7 +22,8 @@ FEATURES = 1024
 TRAIN_POOL_R = 2.0
 
 
-def build_patch_model(*, patch: int = PATCH, dropout: float = 0.3) -> Any:
+def build_patch_model(*, patch: int = PATCH, dropout: float = 0.3,
+                      name: str = "densenet121_patch") -> Any:
     import keras
 
     inp = keras.Input((patch, patch, 1), name="patch")
@@ -34,7 +35,31 @@ def build_patch_model(*, patch: int = PATCH, dropout: float = 0.3) -> Any:
     logit = keras.layers.Dense(1, name="logit", dtype="float32")(dropped)
     score = keras.layers.Activation("sigmoid", name="score", dtype="float32")(logit)
     features32 = keras.layers.Activation("linear", name="features", dtype="float32")(features)
-    return keras.Model(inp, [score, features32], name="densenet121_patch")
+    return keras.Model(inp, [score, features32], name=name)
+
+
+def build_ensemble_patch_model(members: list[Any], *, patch: int = PATCH) -> Any:
+    """Average of patch models' logits, as one model with the same contract.
+
+    The members' feature maps are concatenated and the head is their Dense layers stacked and
+    scaled by 1/k, so the ensemble's head is again GlobalAveragePooling -> Dense(1) -> sigmoid:
+    its logit is exactly the mean of the members' logits, and its class activation map is the
+    mean of theirs. Dropout is not repeated (it does nothing at inference)."""
+    import keras
+
+    k = len(members)
+    inp = keras.Input((patch, patch, 1), name="patch")
+    feats = [m(inp)[1] for m in members]
+    features = feats[0] if k == 1 else keras.layers.Concatenate(name="concat")(feats)
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(features)
+    dense = keras.layers.Dense(1, name="logit", dtype="float32")
+    logit = dense(pooled)
+    score = keras.layers.Activation("sigmoid", name="score", dtype="float32")(logit)
+    out_features = keras.layers.Activation("linear", name="features", dtype="float32")(features)
+    kernels, biases = zip(*(m.get_layer("logit").get_weights() for m in members), strict=True)
+    dense.set_weights([np.concatenate(kernels, axis=0) / k,
+                       np.array([sum(float(b[0]) for b in biases) / k], dtype=np.float32)])
+    return keras.Model(inp, [score, out_features], name=f"densenet121_patch_ensemble{k}")
 
 
 def logit_submodel(patch_model: Any) -> Any:

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-budget", type=float, default=None)
     parser.add_argument("--cv-folds", type=int, default=None)
     parser.add_argument("--precision", default="mixed_bfloat16")
+    parser.add_argument("--ship", choices=["final", "ensemble"], default="final")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
     from core.training.train import train
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     train(args.pack / "index.json", args.work, epochs=args.epochs, seed=args.seed,
           batch_size=args.batch_size, learning_rate=args.learning_rate,
           time_budget=args.time_budget, cv_folds=args.cv_folds, resume=args.resume,
-          precision=args.precision, log=lambda m: print(m, flush=True))
+          precision=args.precision, ship=args.ship, log=lambda m: print(m, flush=True))
     return 0
 
 

@@ -89,9 +89,17 @@ def train(
     cv_folds: int | None = None,
     resume: bool = False,
     precision: str = "mixed_bfloat16",
+    ship: str = "final",
     log: Log = print,
 ) -> dict[str, Any]:
-    """Train the fold models and the final model; write ``out/results.json`` and weights."""
+    """Train the fold models and, with ``ship="final"``, the final model; write
+    ``out/results.json`` and weights.
+
+    ``ship="ensemble"`` trains no final run: the fold models themselves ship, averaged, so each
+    out-of-fold prediction comes from a model that ships (on a small compute budget this buys
+    each model more epochs than fold runs plus a final run would)."""
+    if ship not in ("final", "ensemble"):
+        raise ValueError(f"ship must be 'final' or 'ensemble', not {ship!r}")
     import keras
 
     t_start = time.time()
@@ -205,18 +213,20 @@ def train(
         reset()
         remaining = time_budget - (time.time() - t_start)
         per_epoch = per_step * steps_full
-        affordable = int(remaining / ((cv_folds + 1) * per_epoch * 1.25))
+        n_runs = cv_folds + (1 if ship == "final" else 0)
+        affordable = int(remaining / (n_runs * per_epoch * 1.25))
         log(f"compile {t1 - t0:.0f} s; {per_step * 1000:.0f} ms/step; {per_epoch:.1f} s/epoch;"
             f" {affordable} epochs affordable per run")
         epochs = max(1, min(epochs, affordable))
-    log(f"training {cv_folds} fold runs + 1 final run, {epochs} epochs each")
+    log(f"training {cv_folds} fold runs" + (" + 1 final run" if ship == "final" else
+        " (their ensemble ships)") + f", {epochs} epochs each")
 
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     timings: dict[str, float] = {}
     # The final model first: if time runs out, the model that ships exists.
-    for k in ["final", *range(cv_folds)]:
+    for k in (["final"] if ship == "final" else []) + list(range(cv_folds)):
         name = f"fold{k}" if k != "final" else "final"
         done = runs_dir / f"{name}.npz"
         if resume and done.is_file():
@@ -233,6 +243,8 @@ def train(
         timings[name] = time.time() - t0
         if k == "final":
             patch_model.save_weights(str(out / "patch_model.weights.h5"))
+        else:
+            patch_model.save_weights(str(out / f"patch_model_fold{k}.weights.h5"))
         ev_y = y[ev, 0]
         if len(ev) and 0 < ev_y.sum() < len(ev):
             from core.metrics import roc_auc
@@ -246,7 +258,7 @@ def train(
             results[r["key"]] = {"source": "test" if f.stem == "final" else "oof",
                                  "run": f.stem, "logits": lg.tolist(), "peak": pk.tolist()}
     summary = {"epochs": epochs, "cv_folds": cv_folds, "seed": seed, "batch_size": batch_size,
-               "learning_rate": learning_rate, "precision": precision,
+               "learning_rate": learning_rate, "precision": precision, "ship": ship,
                "backend": keras.backend.backend(), "timings_s": timings,
                "total_s": time.time() - t_start, "predictions": results}
     (out / "results.json").write_text(json.dumps(summary))

@@ -14,12 +14,14 @@ from tests.conftest import FIXTURES
 
 
 @pytest.mark.slow
-def test_train_writes_a_loadable_hash_checked_model(tmp_path, isolated_env, capsys):
+@pytest.mark.parametrize("ship", ["final", "ensemble"])
+def test_train_writes_a_loadable_hash_checked_model(tmp_path, isolated_env, capsys, ship):
     out = tmp_path / "models" / "smoke-model"
     work = tmp_path / "work"
     code = main(["train", "--out", str(out), "--work", str(work),
                  "--data", str(FIXTURES / "rsna"), "--data", str(FIXTURES / "mias"),
-                 "--epochs", "1", "--cv-folds", "2", "--batch-size", "4", "--seed", "3"])
+                 "--epochs", "1", "--cv-folds", "2", "--batch-size", "4", "--seed", "3",
+                 "--ship", ship])
     printed = capsys.readouterr().out
     assert code == 0, printed
     manifest = load_manifest(out)  # checks every file's hash
@@ -28,6 +30,8 @@ def test_train_writes_a_loadable_hash_checked_model(tmp_path, isolated_env, caps
     assert data["calibration"]["method"] == "platt"
     assert 0.0 <= data["threshold"] <= 1.0
     assert data["training"]["patients"] and data["training"]["cv_folds"] == 2
+    assert data["training"]["ships"] == ship
+    assert ("Ensemble of the 2" in data["architecture"]) == (ship == "ensemble")
     cv = data["metrics"]["cross_validation"]["all"]
     assert cv["images"] > 0 and "auc_ci" in cv
     assert (out / "MODEL_CARD.md").read_text().startswith(f"# Model card: {manifest.model_id}")
