@@ -128,4 +128,6 @@ def create_engine(manifest: ModelManifest, *, engine: EngineName = "auto",
                 raise
     if engine in ("tf", "auto") and manifest.has_file("keras"):
         return TensorFlowEngine(manifest.file("keras"), device=device)
+    if engine == "tf":
+        manifest.file("keras")  # raises with the reason: not listed, or not installed here
     raise ModelLoadError(f"The model {manifest.model_id} has no file for the {engine} engine.")

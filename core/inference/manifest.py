@@ -1,7 +1,9 @@
 """A model folder: ``manifest.json`` plus the files it lists, each with its SHA-256.
 
-Loading checks every hash; a missing or changed file refuses the whole model, so a tampered or
-half-copied model never scores an image.
+Loading checks every hash; a changed file, or a missing ONNX or head file, refuses the whole
+model, so a tampered or half-copied model never scores an image. The Keras file is read only by
+the TensorFlow engine and may be left out (the packaged workstation carries no TensorFlow and
+ships without it); when present it must match its hash like the others.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from core.errors import ModelLoadError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
+# Roles whose file may be absent: the model then simply has no such file (``has_file``).
+OPTIONAL_ROLES = frozenset({"keras"})
 REQUIRED_KEYS = ("id", "files", "input_size", "canvas", "preprocessing_version", "threshold",
                  "calibration", "aggregation")
 
@@ -72,11 +76,18 @@ class ModelManifest:
     def file(self, role: str) -> Path:
         for entry in self.data["files"]:
             if entry["role"] == role:
-                return self.folder / entry["path"]
+                path = self.folder / entry["path"]
+                if role in OPTIONAL_ROLES and not path.is_file():
+                    raise ModelLoadError(
+                        f"This installation of the model {self.model_id} carries no {role} "
+                        f"file ({entry['path']}); choose the ONNX engine.")
+                return path
         raise ModelLoadError(f"The model {self.model_id} has no {role} file.")
 
     def has_file(self, role: str) -> bool:
-        return any(entry["role"] == role for entry in self.data["files"])
+        """Whether the manifest lists a file for ``role`` and it is installed."""
+        return any(entry["role"] == role and (self.folder / entry["path"]).is_file()
+                   for entry in self.data["files"])
 
 
 def load_manifest(folder: Path, *, verify: bool = True) -> ModelManifest:
@@ -106,6 +117,8 @@ def load_manifest(folder: Path, *, verify: bool = True) -> ModelManifest:
     if verify:
         for entry in data["files"]:
             f = folder / entry["path"]
+            if not f.is_file() and entry["role"] in OPTIONAL_ROLES:
+                continue
             if not f.is_file():
                 raise ModelLoadError(f"The model file {entry['path']} is missing from {folder}; "
                                      "reinstall the model.")

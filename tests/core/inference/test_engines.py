@@ -90,3 +90,19 @@ def test_missing_model_file_is_refused(tiny_model_dir: Path, tmp_path: Path):
     (copy / "model.onnx").unlink()
     with pytest.raises(ModelLoadError, match="missing"):
         Classifier.load(copy)
+
+
+def test_the_keras_file_may_be_left_out_but_not_changed(tiny_model_dir: Path, tmp_path: Path):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / "model.keras").unlink()  # as in the packaged workstation
+    pixels = [open_image(sorted((FIXTURES / "rsna" / "images").rglob("*.jpg"))[0],
+                         max_file_bytes=1 << 28, max_pixels=1 << 28).pixels]
+    full = Classifier.load(tiny_model_dir, engine="onnx").predict(pixels)[0]
+    assert Classifier.load(copy, engine="auto").predict(pixels)[0].score == full.score
+    with pytest.raises(ModelLoadError, match="carries no keras file"):
+        Classifier.load(copy, engine="tf")
+    # a Keras file that is there must still match its hash
+    (copy / "model.keras").write_bytes(b"not the model")
+    with pytest.raises(ModelLoadError, match="does not match"):
+        Classifier.load(copy)
