@@ -123,7 +123,8 @@ def wilson_interval(successes: int, total: int, z: float = 1.959964) -> tuple[fl
     denom = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denom
     half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    return float(centre - half), float(centre + half)
+    # clipped: at 0 or n successes rounding would otherwise print "-0.000" or "1.000...02"
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def fit_platt(logit: np.ndarray, y: np.ndarray, iters: int = 100) -> tuple[float, float]:

@@ -109,7 +109,8 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         f"## Held-out test patients ({_shipped(tr)}, `mammo evaluate`)",
         *(_table(test) if test else ["Not evaluated."]), "",
         *(f"Heatmap peak inside a finding ({k}): {_loc(v['localisation'].get('any_finding'))}."
-          for k, v in test.items() if v.get("localisation")), "",
+          for k, v in test.items()
+          if (v.get("localisation") or {}).get("any_finding", {}).get("images")), "",
         "## Shortcut check",
         "AUC (either direction) of trivial image statistics on the held-out test images; values"
         " well above 0.5 mean the classes differ in ways that are not cancer, and part of the"

@@ -123,7 +123,7 @@ def _architecture(results: dict[str, Any]) -> str:
     return (f"Ensemble of the {k} cross-validation models, each a {one}; the logits are "
             f"averaged (one Dense head over their concatenated feature maps, so the heatmap "
             f"stays an exact class activation map). Each member never saw the patients it "
-            f"predicted out of fold.")
+            f"predicted out of fold")
 
 
 def _canvas_stats(pack_dir: Path, rows: list[dict[str, Any]]) -> np.ndarray:

@@ -50,6 +50,14 @@ def test_platt_recovers_known_parameters():
     assert a == pytest.approx(2.0, abs=0.1) and b == pytest.approx(-0.5, abs=0.06)
 
 
+def test_wilson_interval_stays_within_zero_and_one():
+    for n in (1, 7, 14, 38, 200):
+        lo0, _ = wilson_interval(0, n)
+        _, hi1 = wilson_interval(n, n)
+        assert lo0 == 0.0 and f"{lo0:.2f}" == "0.00"
+        assert hi1 <= 1.0 and f"{hi1:.2f}" == "1.00"
+
+
 def test_wilson_interval_known_value():
     lo, hi = wilson_interval(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-3) and hi == pytest.approx(0.7634, abs=1e-3)
