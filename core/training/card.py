@@ -104,6 +104,9 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         f" {tr['seed']}. {_runs(tr)} took {tr['seconds']} s on"
         f" {tr['hardware']}. Code commit: {tr.get('code_commit') or 'not recorded'}.", "",
         "## Cross-validated figures (out-of-fold, development patients)", *_table(cv), "",
+        "The calibration was fitted on these same out-of-fold predictions, so their ECE is"
+        " optimistic (its bootstrap interval may even lie above it); the held-out ECE below is"
+        " the honest one.", "",
         f"Heatmap peak inside a mini-MIAS finding (out-of-fold): "
         f"{_loc(cv.get('mias_localisation_any_finding'))}.", "",
         f"## Held-out test patients ({_shipped(tr)}, `mammo evaluate`)",
