@@ -195,8 +195,12 @@ def _check_model(ctx: _Context) -> str:
     ctx.classifier = Classifier.load(s.resolved_model_dir, engine=s.engine, device=s.device,
                                      batch_size=s.batch_size)
     info = ctx.classifier.info
-    n_files = len(ctx.classifier.manifest.data["files"])
-    return (f"{info.model_id} from {info.folder}: {n_files} files match the manifest "
+    manifest = ctx.classifier.manifest
+    roles = [e["role"] for e in manifest.data["files"]]
+    present = [r for r in roles if manifest.has_file(r)]
+    absent = "".join(f"; no {r} file installed (optional)" for r in roles if r not in present)
+    return (f"{info.model_id} from {info.folder}: {len(present)} files match the manifest"
+            f"{absent} "
             f"(sha256 {info.model_sha256[:12]}); engine {info.engine} on {info.device}")
 
 

@@ -197,3 +197,14 @@ def test_the_shipped_sample_is_the_documented_image():
 
     digest = hashlib.sha256((sample_dir() / SAMPLE_IMAGE).read_bytes()).hexdigest()
     assert digest == "1599ca376ad0cbb0cca1870947dc35643b2b228d9bb45dd863b6a13acbdf1fa3"
+
+
+def test_a_model_without_its_optional_keras_file_passes_and_says_so(isolated_env, model_copy,
+                                                                    samples):
+    (model_copy / "model.keras").unlink()  # as the packaged workstation ships it
+
+    code, report = run(settings_for(isolated_env, model_copy), samples)
+
+    assert code == 0, report
+    model_line = next(line for line in report.splitlines() if line.startswith("  ok   model"))
+    assert "2 files match the manifest; no keras file installed (optional)" in model_line
