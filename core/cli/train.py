@@ -55,7 +55,7 @@ def handle(args: argparse.Namespace) -> int:
     from core.inference.classifier import Classifier
     from core.training.card import write_card
     from core.training.data import load_folder
-    from core.training.finalize import choose, finalize, incremental_value
+    from core.training.finalize import finalize, incremental_value
     from core.training.pack import build_pack
 
     out: Path = args.out
@@ -73,7 +73,7 @@ def handle(args: argparse.Namespace) -> int:
               time_budget=args.time_budget, cv_folds=args.cv_folds, resume=args.resume,
               learning_rate=args.learning_rate, ship=args.ship, log=lambda m: print(m, flush=True))
     hardware = args.hardware or f"{os.cpu_count()}-core {platform.machine()} CPU"
-    manifest_path = finalize(work, index, out, model_id=out.name, hardware=hardware)
+    manifest_path, chosen = finalize(work, index, out, model_id=out.name, hardware=hardware)
     manifest = json.loads(manifest_path.read_text())
     classifier = Classifier.load(out, engine="onnx")
     pack = json.loads(index.read_text())
@@ -99,8 +99,7 @@ def handle(args: argparse.Namespace) -> int:
         cv_all, out / "reliability_cv.png", title="out-of-fold, all").name
     manifest["metrics"]["held_out_test"] = tests
     manifest["metrics"]["beyond_trivial_statistics"] = incremental_value(
-        pack, index.parent, choose(json.loads((work / "results.json").read_text()), pack),
-        held_out_scores)
+        pack, index.parent, chosen, held_out_scores)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     write_card(manifest, out / "MODEL_CARD.md", plots=plots)
     print(f"model written to {out}; card {out / 'MODEL_CARD.md'}", flush=True)

@@ -117,9 +117,9 @@ def load_manifest(folder: Path, *, verify: bool = True) -> ModelManifest:
     if verify:
         for entry in data["files"]:
             f = folder / entry["path"]
-            if not f.is_file() and entry["role"] in OPTIONAL_ROLES:
-                continue
             if not f.is_file():
+                if entry["role"] in OPTIONAL_ROLES:
+                    continue
                 raise ModelLoadError(f"The model file {entry['path']} is missing from {folder}; "
                                      "reinstall the model.")
             if sha256_file(f) != entry["sha256"]:

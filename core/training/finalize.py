@@ -89,25 +89,37 @@ def cv_report(chosen: dict[str, Any], canvas: int) -> dict[str, Any]:
     return out
 
 
+# Trivial image statistics of a pack canvas (grey levels in [0, 1]), by name.
+CANVAS_STATS = {"mean_intensity": lambda c: c.mean(),
+                "tissue_share": lambda c: (c > 0.04).mean(),
+                "contrast_std": lambda c: c.std()}
+
+
+def _canvas_stats(pack_dir: Path, rows: list[dict[str, Any]]) -> np.ndarray:
+    """``CANVAS_STATS`` of each row's pack canvas: (n, 3)."""
+    from PIL import Image
+
+    out = []
+    for r in rows:
+        c = np.asarray(Image.open(pack_dir / r["file"]), dtype=np.float32) / 255
+        out.append([f(c) for f in CANVAS_STATS.values()])
+    return np.array(out, dtype=np.float64)
+
+
 def shortcut_baselines(index: dict[str, Any], pack_dir: Path) -> dict[str, Any]:
     """AUC of trivial image statistics on the held-out test images: if these are far from 0.5,
     the classes differ in ways that are not cancer (site, scanner, processing), and part of
     any model's AUC may come from that."""
-    from PIL import Image
-
     out: dict[str, Any] = {}
     for name in ("rsna", "mias"):
         rows = [r for r in index["samples"] if r["fold"] < 0 and r["dataset"] == name]
         if not rows or len({r["label"] for r in rows}) < 2:
             continue
         y = np.array([r["label"] for r in rows])
-        canv = [np.asarray(Image.open(pack_dir / r["file"]), dtype=np.float32) / 255
-                for r in rows]
         ids = [r["patient_id"].rsplit("-", 1)[-1].lstrip("mias_p") for r in rows]
+        image_stats = _canvas_stats(pack_dir, rows)
         stats = {"patient_id_number": [float(i) if i.isdigit() else 0.0 for i in ids],
-                 "mean_intensity": [c.mean() for c in canv],
-                 "tissue_share": [(c > 0.04).mean() for c in canv],
-                 "contrast_std": [c.std() for c in canv]}
+                 **{key: image_stats[:, j] for j, key in enumerate(CANVAS_STATS)}}
         # either direction counts: report max(AUC, 1 - AUC)
         out[name] = {k: round(max(roc_auc(y, np.array(v)), 1 - roc_auc(y, np.array(v))), 4)
                      for k, v in stats.items()}
@@ -126,17 +138,6 @@ def _architecture(results: dict[str, Any]) -> str:
             f"predicted out of fold")
 
 
-def _canvas_stats(pack_dir: Path, rows: list[dict[str, Any]]) -> np.ndarray:
-    """Trivial image statistics of each pack canvas: mean, tissue share, contrast."""
-    from PIL import Image
-
-    out = []
-    for r in rows:
-        c = np.asarray(Image.open(pack_dir / r["file"]), dtype=np.float32) / 255
-        out.append([c.mean(), (c > 0.04).mean(), c.std()])
-    return np.array(out, dtype=np.float64)
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3, iters: int = 50
                  ) -> Any:
     """Logistic regression by Newton's method on standardised columns; returns a function
@@ -146,7 +147,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-3, iters: in
     w = np.zeros(z.shape[1])
     t = np.asarray(y, dtype=np.float64)
     for _ in range(iters):
-        p = 1 / (1 + np.exp(-z @ w))
+        p = sigmoid(z @ w)
         g = z.T @ (p - t) + ridge * np.r_[0, w[1:]]
         h = (z * (p * (1 - p))[:, None]).T @ z + ridge * np.eye(len(w))
         step = np.linalg.solve(h, g)
@@ -192,11 +193,11 @@ def incremental_value(index: dict[str, Any], pack_dir: Path, chosen: dict[str, A
     groups = [r["patient_id"] for r, _ in test]
 
     def auc(score: np.ndarray) -> dict[str, Any]:
-        rep = summarise(y_test, 1 / (1 + np.exp(-score)), groups, threshold=0.5)
+        rep = summarise(y_test, sigmoid(score), groups, threshold=0.5)
         return {"auc": rep["auc"], "auc_ci": rep["auc_ci"]}
 
     return {"dataset": dataset, "held_out_images": len(test),
-            "statistics": ["mean intensity", "tissue share", "contrast std"],
+            "statistics": [k.replace("_", " ") for k in CANVAS_STATS],
             "model_alone": auc(m_test[:, 0]),
             "statistics_alone": auc(stats_only(s_test)),
             "statistics_plus_model": auc(combined(np.hstack([s_test, m_test])))}
@@ -244,8 +245,9 @@ def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, 
 
 
 def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware: str
-             ) -> Path:
-    """Write the model folder ``out`` from a finished run in ``work``; returns the manifest."""
+             ) -> tuple[Path, dict[str, Any]]:
+    """Write the model folder ``out`` from a finished run in ``work``; returns the manifest's
+    path and the choices made on the out-of-fold predictions (:func:`choose`)."""
     import keras
 
     from core.training.export import export_model_folder
@@ -270,4 +272,4 @@ def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware
     else:
         patch_model = build_patch_model()
         patch_model.load_weights(str(work / "patch_model.weights.h5"))
-    return export_model_folder(patch_model, out, manifest)
+    return export_model_folder(patch_model, out, manifest), chosen
