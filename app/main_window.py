@@ -14,7 +14,14 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -95,7 +102,7 @@ class MainWindow(QMainWindow):
         self._current: WorklistRow | None = None
         self.setWindowTitle(f"Mammo Workstation — {user.display_name}")
         self.setAcceptDrops(True)
-        self.resize(1500, 920)
+        self._resize_within_screen(1500, 920)
         self._build_widgets(model_error)
         self._build_actions()
         self._connect()
@@ -105,6 +112,15 @@ class MainWindow(QMainWindow):
             self.sync_controller.start()
 
     # Construction -------------------------------------------------------------------------
+
+    def _resize_within_screen(self, width: int, height: int) -> None:
+        """The preferred size, but never larger than the screen's free area (a 1366x768 laptop
+        would otherwise get a window whose side panel lies off screen)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height())
+        self.resize(width, height)
 
     def _build_widgets(self, model_error: str | None) -> None:
         scored = self._service is not None

@@ -56,3 +56,19 @@ def test_first_start_without_model(qtbot, tmp_path: Path, monkeypatch: pytest.Mo
     with Store.open(tmp_path / "data" / "mammo.sqlite3") as store:
         assert store.verify_local_password("first.reader", "a long local password")
     assert (tmp_path / "data" / "logs" / "workstation.log").is_file()
+
+
+def test_the_main_window_fits_on_a_laptop_screen(make_window, monkeypatch) -> None:
+    from PySide6.QtCore import QRect
+
+    window = make_window(None)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768
+
+    class Laptop:
+        def availableGeometry(self) -> QRect:  # noqa: N802 (Qt's name)
+            return QRect(0, 0, 1366, 740)
+
+    monkeypatch.setattr(window, "screen", lambda: Laptop())
+    window._resize_within_screen(1500, 920)
+    assert (window.width(), window.height()) == (1366, 740)
