@@ -8,6 +8,7 @@ words a radiologist can act on, with the original exception chained for the log.
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import io
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from core.errors import ImageDecodeError
 from core.imaging.dicom import decode_dicom
 from core.imaging.image import FileFormat, MammoImage
+from core.imaging.paths import is_link_loop
 from core.imaging.raster import decode_raster
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -26,6 +28,11 @@ _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _GZIP_MAGIC = b"\x1f\x8b"
 _DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ""})
 _SNIFF_BYTES = 4096
+
+LINK_LOOP = ("a symbolic link loop (the link leads back to itself, directly or through other "
+             "links); skipped")
+LINK_LOOP_TO_FOLDER = ("a symbolic link loop (it leads back to a folder that contains it); "
+                       "skipped, the folder itself is read once")
 
 
 def open_image(path: str | Path, *, max_file_bytes: int, max_pixels: int) -> MammoImage:
@@ -73,6 +80,8 @@ def _read_bounded(source: str, *, max_file_bytes: int) -> bytes:
     try:
         info = os.stat(source)
         if stat.S_ISDIR(info.st_mode):
+            if is_link_loop(source):
+                raise ImageDecodeError(source, LINK_LOOP_TO_FOLDER)
             raise ImageDecodeError(source, "this is a folder, not an image file")
         if not stat.S_ISREG(info.st_mode):
             raise ImageDecodeError(source, "not a regular file")
@@ -89,6 +98,8 @@ def _read_bounded(source: str, *, max_file_bytes: int) -> bytes:
     except IsADirectoryError as exc:
         raise ImageDecodeError(source, "this is a folder, not an image file") from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageDecodeError(source, LINK_LOOP) from exc
         raise ImageDecodeError(
             source, f"the file could not be read ({exc.strerror or 'input/output error'})"
         ) from exc

@@ -21,18 +21,36 @@ def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     Files named explicitly pass through unchanged, whatever their suffix, and so do paths that
     do not exist: the user asked for them, so each must get its own result or error line.
     Folders are walked recursively in sorted order, keeping files with a supported suffix or
-    none, and skipping hidden files and folders (names starting with ``.``).
+    none, and skipping hidden files and folders (names starting with ``.``). A symbolic link
+    loop (a link to itself, or to a folder that contains it) is yielded as it is, never
+    followed, so that opening it gives that one path its own error and the walk goes on.
     """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from _walk(path)
+            yield from _walk(path, ancestors=frozenset())
         else:
             yield path
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def is_link_loop(path: str | Path) -> bool:
+    """Whether ``path`` leads back to a folder it lies in (a symbolic link loop)."""
     try:
+        target = _identity(path)
+    except OSError:
+        return False
+    for parent in Path(os.path.abspath(path)).parents:
+        try:
+            if _identity(parent) == target:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _walk(folder: Path, *, ancestors: frozenset[tuple[int, int]]) -> Iterator[Path]:
+    try:
+        ancestors = ancestors | {_identity(folder)}
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError:
         # Yielded so that open_image reports it ("permission denied") instead of the folder
@@ -43,10 +61,25 @@ def _walk(folder: Path) -> Iterator[Path]:
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
-        if entry.is_dir():
-            yield from _walk(path)
-        elif entry.is_file() and _is_candidate(entry.name):
+        try:
+            is_dir = entry.is_dir()
+            if is_dir and _identity(path) in ancestors:
+                yield path  # a link back to a folder being walked: walking it never ends
+                continue
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            # A link to itself (ELOOP) or one that vanished: open_image says which.
             yield path
+            continue
+        if is_dir:
+            yield from _walk(path, ancestors=ancestors)
+        elif is_file and _is_candidate(entry.name):
+            yield path
+
+
+def _identity(path: str | Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
 
 
 def _is_candidate(name: str) -> bool:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.imaging import SUPPORTED_SUFFIXES, iter_image_paths
+import pytest
+
+from core.errors import ImageDecodeError
+from core.imaging import SUPPORTED_SUFFIXES, iter_image_paths, open_image
+from tests.core.imaging.factories import LIMITS
 
 
 def _touch(path: Path) -> Path:
@@ -48,3 +52,27 @@ def test_supported_suffixes_cover_plain_and_gzipped_forms() -> None:
         assert suffix in SUPPORTED_SUFFIXES
         assert f"{suffix}.gz" in SUPPORTED_SUFFIXES
     assert ".txt" not in SUPPORTED_SUFFIXES
+
+
+def test_symbolic_link_loops_are_reported_one_by_one_and_the_walk_goes_on(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "study"
+    first = _touch(root / "a" / "first.png")
+    (root / "a" / "up").symlink_to("..")  # a link back to a folder that holds it
+    (root / "b").symlink_to("c")  # two links pointing at each other
+    (root / "c").symlink_to("b")
+    (root / "self.dcm").symlink_to("self.dcm")
+    last = _touch(root / "z" / "last.png")
+
+    walked = list(iter_image_paths([root]))
+
+    assert walked == [first, root / "a" / "up", root / "b", root / "c", root / "self.dcm", last]
+    reasons = {}
+    for path in walked[1:-1]:
+        with pytest.raises(ImageDecodeError) as refused:
+            open_image(path, **LIMITS)
+        reasons[path.name] = refused.value.reason
+    assert "symbolic link loop" in reasons["up"] and "folder that contains it" in reasons["up"]
+    for name in ("b", "c", "self.dcm"):
+        assert "symbolic link loop" in reasons[name]
