@@ -1,4 +1,10 @@
-"""DICOM decoding with pydicom: first frame, modality LUT, VOI LUT, MONOCHROME1 inversion.
+"""DICOM decoding with pydicom: a 2-D mammogram only, modality LUT, VOI LUT, MONOCHROME1
+inversion.
+
+The model reads single 2-D mammograms. A CT slice, a tomosynthesis stack, an ultrasound or a
+colour picture decodes into pixels just as well, and would get a score that means nothing, so
+each is refused by name before its pixels are read (clinical safety: no score is better than a
+meaningless one).
 
 The order matters clinically: the modality transform turns stored values into meaningful
 units, the VOI transform chooses the window the modality intended for reading, and only then is
@@ -15,7 +21,6 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import (
-    apply_color_lut,
     apply_modality_lut,
     apply_voi_lut,
     get_decoder,
@@ -28,12 +33,24 @@ from core.imaging.image import (
     ImageMeta,
     MammoImage,
     check_pixel_count,
-    luminance,
     pixel_sha256,
 )
 
 _GREY = frozenset({"MONOCHROME1", "MONOCHROME2"})
-_COLOUR = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"})
+# Mammography, and the general X-ray modalities older mammography systems stored it under.
+_MAMMO_MODALITIES = frozenset({"MG", "DX", "CR"})
+_MODALITY_NAMES = {
+    "CT": "a CT image", "MR": "an MR image", "US": "an ultrasound image",
+    "PT": "a PET image", "NM": "a nuclear medicine image", "OT": "an 'other' (OT) image",
+    "XA": "an angiography image", "RF": "a fluoroscopy image",
+}
+_MAMMO_SOP_CLASSES = frozenset({
+    "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
+    "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
+    "1.2.840.10008.5.1.4.1.1.1.2",  # Digital Mammography X-Ray Image Storage - For Presentation
+    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image Storage (digitised film)
+})
+_ONLY_MAMMOGRAMS = "only single 2-D mammograms can be read"
 
 
 def decode_dicom(
@@ -51,6 +68,7 @@ def decode_dicom(
         photometric interpretation, or pixel data that cannot be decoded.
     """
     ds = _read_dataset(data, source_path=source_path, has_preamble=has_preamble)
+    _ensure_mammogram(ds, source_path)
     if "PixelData" not in ds:
         raise ImageDecodeError(source_path, "DICOM file has no pixel data")
     try:
@@ -60,11 +78,6 @@ def decode_dicom(
     check_pixel_count(source_path, width=columns, height=rows, max_pixels=max_pixels)
     _ensure_decodable(ds, source_path)
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
-    if photometric not in _GREY | _COLOUR | {"PALETTE COLOR"}:
-        shown = photometric or "(none)"
-        raise ImageDecodeError(
-            source_path, f"DICOM photometric interpretation {shown} is not supported"
-        )
     try:
         stored = pixel_array(ds, index=0)
     except MemoryError:
@@ -74,10 +87,7 @@ def decode_dicom(
             source_path, "the file is incomplete or damaged (DICOM pixel data cannot be decoded)"
         ) from exc
     bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
-    if photometric in _GREY:
-        pixels = _grey_display(stored, ds, source_path)
-    else:
-        pixels = _colour_display(stored, ds, photometric, bits_stored)
+    pixels = _grey_display(stored, ds, source_path)
     meta = ImageMeta(
         source_path=source_path,
         pixel_sha256=pixel_sha256(stored),
@@ -109,6 +119,51 @@ def _read_dataset(data: bytes, *, source_path: str, has_preamble: bool) -> Datas
         # force=True accepts almost any bytes; without these it is not an image dataset.
         raise ImageDecodeError(source_path, "not a supported image format")
     return ds
+
+
+def _ensure_mammogram(ds: Dataset, source_path: str) -> None:
+    """Refuse, with the reason, what is not a single greyscale 2-D mammogram.
+
+    A dataset that does not say what it is (no Modality, no SOP class: old exports) is given
+    the benefit of the doubt; one that says it is something else is not.
+    """
+    modality = _text(ds, "Modality")
+    if modality is not None and modality.upper() not in _MAMMO_MODALITIES:
+        what = _MODALITY_NAMES.get(modality.upper(), f"a {modality} image")
+        raise ImageDecodeError(
+            source_path, f"this is {what} (modality {modality}), not a mammogram; "
+            f"{_ONLY_MAMMOGRAMS}"
+        )
+    sop_class = UID(_text(ds, "SOPClassUID") or "")
+    intent = str(ds.get("PresentationIntentType", "")).strip().upper()
+    if intent == "FOR PROCESSING" or sop_class.name.endswith("For Processing"):
+        raise ImageDecodeError(
+            source_path, "this is a raw 'for processing' image, not one processed for reading; "
+            "open the 'for presentation' image"
+        )
+    if sop_class and sop_class not in _MAMMO_SOP_CLASSES and sop_class.name != sop_class:
+        # A standard class we know is not a mammogram; a private one gets no verdict.
+        raise ImageDecodeError(
+            source_path, f"this is a {sop_class.name} object, not a 2-D mammogram; "
+            f"{_ONLY_MAMMOGRAMS}"
+        )
+    try:
+        frames = int(ds.get("NumberOfFrames") or 1)
+    except (TypeError, ValueError) as exc:
+        raise ImageDecodeError(source_path, "DICOM file does not state its number of frames") \
+            from exc
+    if frames > 1:
+        raise ImageDecodeError(
+            source_path, f"it holds {frames} frames (a tomosynthesis or other multi-frame "
+            f"object), not a 2-D mammogram; {_ONLY_MAMMOGRAMS}"
+        )
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    if photometric not in _GREY:
+        shown = photometric or "(none)"
+        raise ImageDecodeError(
+            source_path, f"DICOM photometric interpretation {shown} is not a greyscale "
+            "mammogram (MONOCHROME1 or MONOCHROME2); colour images are not read"
+        )
 
 
 def _ensure_decodable(ds: Dataset, source_path: str) -> None:
@@ -197,19 +252,6 @@ def _voi_output_range(ds: Dataset, modality: np.ndarray) -> tuple[float, float]:
             high = high * float(slope) + float(intercept)
         return low, high
     return float(modality.min()), float(modality.max())
-
-
-def _colour_display(
-    stored: np.ndarray, ds: Dataset, photometric: str, bits_stored: int
-) -> np.ndarray:
-    """Grey (luminance) picture of a colour DICOM; pydicom already converted YBR to RGB."""
-    if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(stored, ds)
-        full_scale = float(np.iinfo(rgb.dtype).max)
-    else:
-        rgb = stored
-        full_scale = float(2**bits_stored - 1)
-    return np.clip(luminance(rgb) / full_scale, 0.0, 1.0).astype(np.float32)
 
 
 def _text(ds: Dataset, keyword: str) -> str | None:

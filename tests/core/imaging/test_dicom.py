@@ -1,12 +1,21 @@
-"""DICOM files open as the radiologist would see them: modality, VOI, then MONOCHROME1."""
+"""DICOM files open as the radiologist would see them: modality, VOI, then MONOCHROME1; what
+is not a single 2-D mammogram is refused with the reason."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from pydicom.uid import JPEG2000Lossless, RLELossless
+import pytest
+from pydicom.uid import (
+    BreastTomosynthesisImageStorage,
+    CTImageStorage,
+    DigitalMammographyXRayImageStorageForProcessing,
+    JPEG2000Lossless,
+    RLELossless,
+)
 
+from core.errors import ImageDecodeError
 from core.imaging import MammoImage, open_image
 from tests.core.imaging import factories
 from tests.core.imaging.factories import LIMITS
@@ -14,6 +23,12 @@ from tests.core.imaging.factories import LIMITS
 
 def _open(path: Path) -> MammoImage:
     return open_image(path, **LIMITS)
+
+
+def _refused(path: Path) -> ImageDecodeError:
+    with pytest.raises(ImageDecodeError) as refused:
+        _open(path)
+    return refused.value
 
 
 def test_monochrome1_with_rescale_and_voi_lut_applies_modality_voi_invert_in_order(
@@ -80,25 +95,75 @@ def test_jpeg2000_lossless_opens(tmp_path: Path) -> None:
     np.testing.assert_allclose(image.pixels, stored / 4095.0, atol=1e-6)
 
 
-def test_multiframe_shows_the_first_frame(tmp_path: Path) -> None:
+def test_a_ct_slice_is_refused_as_not_a_mammogram(tmp_path: Path) -> None:
+    ds = factories.mammo_dataset(factories.gradient(maximum=4095).astype(np.uint16))
+    ds.Modality = "CT"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+
+    error = _refused(factories.write_dicom(tmp_path / "ct.dcm", ds))
+
+    assert error.reason.startswith("this is a CT image (modality CT), not a mammogram")
+
+
+def test_a_tomosynthesis_object_is_refused_by_its_sop_class(tmp_path: Path) -> None:
     first = factories.gradient(maximum=4095).astype(np.uint16)
-    frames = np.stack([first, first[::-1, ::-1]])
-    ds = factories.mammo_dataset(frames, frames=2)
-    image = _open(factories.write_dicom(tmp_path / "mf.dcm", ds))
+    ds = factories.mammo_dataset(np.stack([first] * 5), frames=5)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = BreastTomosynthesisImageStorage
 
-    assert image.pixels.shape == first.shape
-    np.testing.assert_allclose(image.pixels, first / 4095.0, atol=1e-6)
+    error = _refused(factories.write_dicom(tmp_path / "tomo.dcm", ds))
+
+    assert "Breast Tomosynthesis Image Storage" in error.reason
+    assert "not a 2-D mammogram" in error.reason
 
 
-def test_rgb_dicom_becomes_luminance(tmp_path: Path) -> None:
+def test_a_multiframe_mammogram_is_refused(tmp_path: Path) -> None:
+    first = factories.gradient(maximum=4095).astype(np.uint16)
+    ds = factories.mammo_dataset(np.stack([first, first[::-1, ::-1]]), frames=2)
+
+    error = _refused(factories.write_dicom(tmp_path / "mf.dcm", ds))
+
+    assert error.reason.startswith("it holds 2 frames")
+
+
+def test_a_colour_dicom_is_refused(tmp_path: Path) -> None:
     rgb = np.zeros((4, 5, 3), dtype=np.uint8)
     rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 100, 50
     ds = factories.mammo_dataset(rgb, photometric="RGB", bits_stored=8)
-    image = _open(factories.write_dicom(tmp_path / "rgb.dcm", ds))
 
-    expected = (0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255.0
-    assert image.pixels.shape == (4, 5)
-    np.testing.assert_allclose(image.pixels, expected, atol=1e-6)
+    error = _refused(factories.write_dicom(tmp_path / "rgb.dcm", ds))
+
+    assert "photometric interpretation RGB is not a greyscale mammogram" in error.reason
+
+
+def test_a_for_processing_image_is_refused(tmp_path: Path) -> None:
+    ds = factories.mammo_dataset(factories.gradient(maximum=4095).astype(np.uint16))
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = (
+        DigitalMammographyXRayImageStorageForProcessing)
+
+    error = _refused(factories.write_dicom(tmp_path / "raw.dcm", ds))
+
+    assert "raw 'for processing' image" in error.reason
+
+
+@pytest.mark.parametrize(("modality", "sop_class"), [
+    (None, None),  # an old export that does not say what it is
+    ("DX", "1.2.840.10008.5.1.4.1.1.1.1"),  # DX For Presentation, from an older system
+    ("CR", "1.2.840.10008.5.1.4.1.1.1"),
+    ("MG", "1.2.840.10008.5.1.4.1.1.7"),  # digitised film as a secondary capture
+])
+def test_mammograms_stored_under_other_x_ray_classes_open(
+    tmp_path: Path, modality: str | None, sop_class: str | None
+) -> None:
+    stored = factories.gradient(maximum=4095).astype(np.uint16)
+    ds = factories.mammo_dataset(stored)
+    for keyword, value in (("Modality", modality), ("SOPClassUID", sop_class)):
+        if value is None:
+            delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, value)
+    image = _open(factories.write_bare_dicom(tmp_path / "IM0001", ds))
+
+    np.testing.assert_allclose(image.pixels, stored / 4095.0, atol=1e-6)
 
 
 def test_metadata_is_read(tmp_path: Path) -> None:
