@@ -6,11 +6,12 @@ when it exists. Outside development the server refuses a missing, default or sho
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,6 +63,17 @@ class ServerSettings(BaseSettings):
         default="127.0.0.1", description="Proxies trusted for X-Forwarded-For (nginx)."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _bare_postgres_url_uses_the_installed_driver(cls, url: str) -> str:
+        """``postgresql://`` (and Heroku's ``postgres://``), the form most people write, makes
+        SQLAlchemy 2 load psycopg 3; this server installs psycopg2. Without psycopg 3 such a
+        URL is read as the psycopg2 one it means instead of failing at start."""
+        scheme, sep, rest = url.partition("://")
+        if sep and scheme in ("postgresql", "postgres") and not _psycopg3_installed():
+            return f"postgresql+psycopg2://{rest}"
+        return url
+
     @model_validator(mode="after")
     def _secret_is_strong_outside_development(self) -> ServerSettings:
         secret = self.secret_key.get_secret_value()
@@ -87,6 +99,10 @@ class ServerSettings(BaseSettings):
         if path is None:
             return (init_settings, env_settings)
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path))
+
+
+def _psycopg3_installed() -> bool:
+    return importlib.util.find_spec("psycopg") is not None
 
 
 def load_settings(**overrides: object) -> ServerSettings:

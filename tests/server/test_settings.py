@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from server.errors import ConfigurationError
 from server.settings import load_settings
@@ -68,3 +69,18 @@ def test_unknown_keys_are_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("MAMMO_SERVER_CONFIG_FILE", str(path))
     with pytest.raises(ConfigurationError, match="secrte_key"):
         load_settings()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_bare_postgres_url_uses_the_installed_psycopg2(monkeypatch, scheme):
+    monkeypatch.setenv("MAMMO_SERVER_DATABASE_URL", f"{scheme}://mammo:pw@db:5432/mammo")
+
+    url = load_settings().database_url
+
+    assert url == "postgresql+psycopg2://mammo:pw@db:5432/mammo"
+    assert make_url(url).get_dialect().driver == "psycopg2"  # the driver loads: it is installed
+
+
+def test_an_explicit_driver_is_kept(monkeypatch):
+    monkeypatch.setenv("MAMMO_SERVER_DATABASE_URL", "postgresql+psycopg://u@db/mammo")
+    assert load_settings().database_url == "postgresql+psycopg://u@db/mammo"
