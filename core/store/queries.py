@@ -108,6 +108,7 @@ def to_reading_record(
         pixel_sha256=pixel_sha256,
         username=username,
         feedback=None if feedback is None else _summary(feedback),
+        rescore_of=None if reading.rescore_of is None else ReadingId(reading.rescore_of),
     )
 
 

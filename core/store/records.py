@@ -73,7 +73,8 @@ class NewReading:
 
     ``score`` is the calibrated probability of malignancy, ``label`` the decision at
     ``threshold``. Heatmap peak coordinates are in original image pixels. ``id`` is generated
-    (uuid4) when left out; give one only to make a retried write idempotent.
+    (uuid4) when left out; give one only to make a retried write idempotent. ``rescore_of``
+    names the earlier reading of the same image when the model was asked again.
     """
 
     image_id: ImageId
@@ -90,6 +91,7 @@ class NewReading:
     heatmap_peak_x: float | None = None
     heatmap_peak_y: float | None = None
     id: ReadingId | None = None
+    rescore_of: ReadingId | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,10 @@ class FeedbackSummary:
 
 @dataclass(frozen=True)
 class ReadingRecord:
-    """A stored reading with its image, its reader and the latest signed feedback, if any."""
+    """A stored reading with its image, its reader and the latest signed feedback, if any.
+
+    ``rescore_of`` is the earlier reading of the same image this one re-scored, if any.
+    """
 
     id: ReadingId
     image_id: ImageId
@@ -128,6 +133,7 @@ class ReadingRecord:
     pixel_sha256: str
     username: str
     feedback: FeedbackSummary | None
+    rescore_of: ReadingId | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -304,6 +304,11 @@ class Store:
                         "The reading names an image or a user that is not in the local store; "
                         "it was not saved. Open the image again."
                     )
+                if new.rescore_of is not None and session.get(Reading, new.rescore_of) is None:
+                    raise StoreError(
+                        "The re-score names an earlier reading that is not in the local store; "
+                        "it was not saved."
+                    )
                 reading = Reading(
                     id=new.id or str(uuid.uuid4()),
                     image_id=image.id,
@@ -321,6 +326,7 @@ class Store:
                     heatmap_peak_y=new.heatmap_peak_y,
                     created_at=self._clock(),
                     sync_state="pending",
+                    rescore_of=new.rescore_of,
                 )
                 session.add(reading)
                 queries.enqueue_reading(session, reading, image, user)
@@ -337,6 +343,28 @@ class Store:
         with self._session() as session:
             row = session.execute(queries.reading_select(Reading.id == reading_id)).first()
             return None if row is None else queries.to_reading_record(*row)
+
+    def latest_readings_of(
+        self, pixel_sha256s: Collection[str], *, user_id: UserId
+    ) -> dict[str, ReadingRecord]:
+        """This reader's newest reading of each picture, by pixel hash; pictures never read by
+        them are left out.
+
+        The pixel hash identifies the picture whatever its file name or folder, so an image
+        imported again (or a copy of it) is recognised as already read.
+        """
+        wanted = set(pixel_sha256s)
+        if not wanted:
+            return {}
+        found: dict[str, ReadingRecord] = {}
+        statement = queries.reading_select(
+            Image.pixel_sha256.in_(wanted), Reading.user_id == user_id
+        )
+        with self._session() as session:
+            for row in session.execute(statement):  # newest first: keep the first of each
+                record = queries.to_reading_record(*row)
+                found.setdefault(record.pixel_sha256, record)
+        return found
 
     def list_readings(
         self,

@@ -127,6 +127,9 @@ class Reading(Base):
     heatmap_peak_y: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
     sync_state: Mapped[str] = mapped_column(String(10), default="pending")
+    # Set when the reader asked the model again about an image already read: the reading
+    # asked about. Local only: the server keeps each reading on its own.
+    rescore_of: Mapped[str | None] = mapped_column(ForeignKey("readings.id"), index=True)
 
 
 class Feedback(Base):

@@ -14,7 +14,7 @@ from core.store import Store
 from core.store.database import create_store_engine
 from core.store.migration import MIGRATIONS_DIR, migrate
 from core.store.tables import Base
-from tests.core.store.factories import add_reading
+from tests.core.store.factories import add_reading, make_new_reading
 
 TABLES = {
     "users",
@@ -27,7 +27,7 @@ TABLES = {
     "sync_status",
     "alembic_version",
 }
-HEAD = "0002"
+HEAD = "0003"
 
 NEXT_REVISION = f"""
 import sqlalchemy as sa
@@ -183,3 +183,43 @@ def test_empty_file_is_a_new_store(store_path: Path) -> None:
     store_path.touch()
     with Store.open(store_path) as store:
         assert store.list_readings() == []
+
+
+def test_a_store_from_before_rescores_is_upgraded_keeping_its_readings(
+    store_path: Path, tmp_path: Path
+) -> None:
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0003_rescore.py").unlink()
+    store_path.parent.mkdir(parents=True)
+    engine = create_store_engine(store_path)
+    try:
+        migrate(store_path, engine, script_location=scripts)
+    finally:
+        engine.dispose()
+    with closing(sqlite3.connect(store_path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO users (username, display_name, role, created_at) "
+            "VALUES ('alice', 'Alice', 'radiologist', '2024-05-01T09:00:00.000000+00:00')"
+        )
+        connection.execute(
+            "INSERT INTO images (source_path, pixel_sha256, width, height, bit_depth, "
+            "file_format, created_at) VALUES ('/a.png', 'ab', 1, 1, 8, 'PNG', "
+            "'2024-05-01T09:00:00.000000+00:00')"
+        )
+        connection.execute(
+            "INSERT INTO readings (id, image_id, user_id, score, label, threshold, model_id, "
+            "model_sha256, engine, device, preprocessing_version, app_version, created_at, "
+            "sync_state) VALUES ('old', 1, 1, 0.4, 'Negative', 0.5, 'm', 'e3', 'onnx', 'cpu', "
+            "'p', '0.1', '2024-05-01T09:00:00.000000+00:00', 'pending')"
+        )
+
+    with Store.open(store_path) as store:
+        old = store.get_reading("old")  # type: ignore[arg-type]
+        assert old is not None and old.rescore_of is None
+        user_id = store.ensure_user("alice")
+        again = store.add_reading(make_new_reading(image_id=old.image_id, user_id=user_id,
+                                                   rescore_of=old.id))
+        assert store.get_reading(again.id).rescore_of == "old"
+    assert backups(store_path)[0].name.startswith("mammo.sqlite3.bak-0002-")
+    assert query(store_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]

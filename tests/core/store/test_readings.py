@@ -117,6 +117,30 @@ def test_list_readings_filters(store: Store) -> None:
         store.list_readings(since=T0.replace(tzinfo=None))
 
 
+def test_latest_readings_of_finds_a_readers_newest_reading_of_each_picture(
+        store: Store) -> None:
+    alice = store.ensure_user("alice")
+    first = add_reading(store, n=1, username="alice")
+    copy = store.add_image(make_image_meta(1, source_path="/copy/renamed.dcm"))  # same pixels
+    rescore = store.add_reading(make_new_reading(image_id=copy, user_id=alice,
+                                                 rescore_of=first.id))
+    add_reading(store, n=2, username="bob")
+
+    found = store.latest_readings_of([f"{1:064x}", f"{2:064x}", "f" * 64], user_id=alice)
+
+    assert list(found) == [f"{1:064x}"]  # bob's picture and an unknown one are not alice's
+    assert found[f"{1:064x}"].id == rescore.id
+    assert found[f"{1:064x}"].rescore_of == first.id
+    assert store.get_reading(first.id).rescore_of is None
+    assert store.latest_readings_of([], user_id=alice) == {}
+
+
+def test_rescore_of_an_unknown_reading_is_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match="earlier reading that is not in the local store"):
+        add_reading(store, rescore_of="no-such-reading")
+    assert store.count_readings() == 0
+
+
 def test_get_reading(store: Store) -> None:
     reading = add_reading(store)
     assert store.get_reading(reading.id) == reading
