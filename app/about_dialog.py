@@ -27,8 +27,11 @@ def read_model_card(folder: Path | None) -> str | None:
 
 
 class AboutDialog(QDialog):
+    """``model_error`` is why no model is loaded (the loader's message), shown instead of the
+    model when ``info`` is None."""
+
     def __init__(self, *, info: ModelInfo | None, model_card: str | None,
-                 parent: QWidget | None = None) -> None:
+                 model_error: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Mammo Workstation")
         self.resize(640, 560)
@@ -36,7 +39,7 @@ class AboutDialog(QDialog):
         research = QLabel(RESEARCH_NOTICE)
         research.setStyleSheet(RESEARCH_STYLE)
         if info is None:
-            model = NO_MODEL_CARD
+            model = model_error or NO_MODEL_CARD
         else:
             model = (f"Model {info.model_id} (manifest {info.model_sha256[:12]}), "
                      f"{info.engine} on {info.device}, threshold {info.threshold:.3f}, "
@@ -48,7 +51,7 @@ class AboutDialog(QDialog):
         if model_card:
             self.card.setMarkdown(model_card)
         elif info is None:
-            self.card.setPlainText(NO_MODEL_CARD)
+            self.card.setPlainText(model_error or NO_MODEL_CARD)
         else:
             self.card.setPlainText("The installed model has no model card.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

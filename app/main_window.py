@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._pools = pools
         self._service = reading_service
         self._info = model_info
+        self._model_error = model_error
         self._config_file = config_file
         self._sync = sync
         self._authenticator = authenticator
@@ -124,9 +125,10 @@ class MainWindow(QMainWindow):
 
     def _build_widgets(self, model_error: str | None) -> None:
         scored = self._service is not None
-        self.banner = QLabel(NO_MODEL_TEXT)
+        # The loader's own reason (which file fails its hash, what to do), not a guess.
+        self.banner = QLabel(model_error or NO_MODEL_TEXT)
         self.banner.setStyleSheet(BANNER_STYLE)
-        self.banner.setToolTip(model_error or "")
+        self.banner.setWordWrap(True)
         self.banner.setVisible(not scored)
         self.worklist_model = WorklistModel(self)
         self.worklist = Worklist(self.worklist_model)
@@ -507,7 +509,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_model_card_loaded(self, card: str | None) -> None:
-        AboutDialog(info=self._info, model_card=card, parent=self).open()
+        AboutDialog(info=self._info, model_card=card, model_error=self._model_error,
+                    parent=self).open()
 
     @Slot(object)
     def _on_job_failed(self, error: BaseException) -> None:

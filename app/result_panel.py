@@ -11,7 +11,8 @@ from app.worklist_model import WorklistRow
 from core.inference.classifier import ModelInfo
 
 RESEARCH_NOTICE = "Research use only — not for diagnosis"
-NO_MODEL_TEXT = "No trained model is installed: images are not scored"
+NO_MODEL_TEXT = "No usable model: images are not scored"
+"""Where there is no room for the reason; the banner and About give the loader's message."""
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from core.errors import SettingsError
+from core.errors import ModelLoadError, SettingsError
+from core.inference.manifest import load_manifest
 from core.settings import SETTINGS_SCHEMA_VERSION, Settings
 
-EDITABLE_KEYS = ("server_url", "ca_cert", "engine", "device", "data_dir")
+EDITABLE_KEYS = ("server_url", "ca_cert", "engine", "device", "data_dir", "model_dir")
 
 
 def write_user_settings(path: Path, changes: dict[str, str | None]) -> Path:
@@ -29,7 +30,7 @@ def write_user_settings(path: Path, changes: dict[str, str | None]) -> Path:
             that cannot be read or written.
     """
     for key, value in changes.items():
-        _check(key, value)
+        check_setting(key, value)
     try:
         current: dict[str, Any] = tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -53,7 +54,15 @@ def write_user_settings(path: Path, changes: dict[str, str | None]) -> Path:
     return path
 
 
-def _check(key: str, value: str | None) -> None:
+def check_setting(key: str, value: str | None) -> None:
+    """Refuse a value the program could not use; None or "" (back to the default) passes.
+
+    A model folder is checked as loading it would be (manifest and every file's hash), which
+    reads the whole model: seconds for a large one.
+
+    Raises:
+        SettingsError: what is wrong with the value and what to do, for the user.
+    """
     if key not in EDITABLE_KEYS:
         raise SettingsError(f"'{key}' cannot be changed here.")
     if value is None or value == "":
@@ -63,6 +72,11 @@ def _check(key: str, value: str | None) -> None:
                             "encrypted).")
     if key == "ca_cert" and not Path(value).is_file():
         raise SettingsError(f"The CA certificate {value} does not exist.")
+    if key == "model_dir":
+        try:
+            load_manifest(Path(value))
+        except ModelLoadError as exc:
+            raise SettingsError(exc.message) from exc
     try:
         TypeAdapter(Settings.model_fields[key].annotation).validate_python(value)
     except ValidationError as exc:

@@ -9,6 +9,7 @@ BANNER_STYLE = (
     "QLabel { background: #5c4a00; color: #ffe08a; padding: 6px 10px; font-weight: bold; }"
 )
 RESEARCH_STYLE = "QLabel { color: #ffb454; font-weight: bold; }"
+FIELD_ERROR_STYLE = "QLabel { color: #e5534b; }"  # readable on the dark and the light theme
 POSITIVE_COLOR = "#ff6b6b"
 NEGATIVE_COLOR = "#7bd88f"
 

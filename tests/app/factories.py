@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,3 +103,20 @@ def store_reading(store: Store, *, user_id: UserId, path: str, n: int, score: fl
     return store.add_reading(make_new_reading(
         image_id=image_id, user_id=user_id, score=score, threshold=threshold,
         label="Positive" if score >= threshold else "Negative"))
+
+
+def write_model_folder(folder: Path) -> Path:
+    """A model folder whose manifest checks (every file's hash matches), with stand-in bytes
+    for the model file: enough for what only reads the manifest, no engine can run it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = folder / "model.onnx"
+    model.write_bytes(b"stand-in for the ONNX graph")
+    manifest = {
+        "id": "stand-in-model", "input_size": 128, "canvas": 384,
+        "preprocessing_version": PREPROCESSING_VERSION, "threshold": 0.5,
+        "calibration": {"method": "platt", "a": 1.0, "b": 0.0}, "aggregation": {"method": "lse2"},
+        "files": [{"path": model.name, "role": "onnx",
+                   "sha256": hashlib.sha256(model.read_bytes()).hexdigest()}],
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
