@@ -57,13 +57,15 @@ class BatchPlanned:
 
 @dataclass(frozen=True)
 class FileDone:
-    """One file's outcome. ``scored`` is False when no model is installed."""
+    """One file's outcome. ``scored`` is False when no model is installed; ``already_read``
+    when the reader had read this picture before and ``reading`` is that earlier reading."""
 
     path: str
     reading: ReadingRecord | None
     prediction: Prediction | None
     error: str | None
     scored: bool
+    already_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,17 +90,23 @@ def _expand(paths: list[str]) -> list[str]:
     return [os.path.abspath(p) for p in iter_image_paths(paths)]
 
 
-def read_batch_job(service: ReadingService, paths: list[str], *, user_id: UserId) -> Job:
-    """Read files with the model; each reading is committed before it is reported."""
+def read_batch_job(service: ReadingService, paths: list[str], *, user_id: UserId,
+                   rescore: bool = False) -> Job:
+    """Read files with the model; each reading is committed before it is reported.
+
+    A picture the reader already read is not scored again: its earlier reading is reported.
+    With ``rescore`` every file is scored, and a new reading names the earlier one.
+    """
 
     def job(cancel: threading.Event, report: Report) -> int:
         files = _expand(paths)
         report(BatchPlanned(files))
         count = 0
-        for outcome in service.read(files, user_id=user_id, cancel=cancel):
+        for outcome in service.read(files, user_id=user_id, cancel=cancel,
+                                    reuse_earlier=not rescore):
             report(FileDone(path=str(outcome.path), reading=outcome.reading,
                             prediction=outcome.prediction, error=error_text(outcome.error),
-                            scored=True))
+                            scored=True, already_read=outcome.already_read))
             count += 1
         return count
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app import jobs
 from app.about_dialog import AboutDialog
 from app.auth import Authenticator
+from app.batch_tally import BatchTally
 from app.conflicts_dialog import ConflictsDialog
 from app.decision_panel import DecisionDraft, DecisionPanel
 from app.errors import show_error
@@ -92,10 +93,9 @@ class MainWindow(QMainWindow):
         self._limits = jobs.Limits(max_file_bytes=settings.max_file_bytes,
                                    max_pixels=settings.max_pixels)
         self._batch: Worker | None = None
-        self._batch_done = 0
-        self._batch_total = 0
+        self._tally = BatchTally()
         self._view_peak: tuple[str, tuple[float, float] | None] = ("", None)
-        self._waiting: list[str] = []
+        self._waiting: list[tuple[list[str], bool]] = []  # (paths, rescore) behind the batch
         self._view_job: Worker | None = None
         self._history_job: Worker | None = None
         self._history_query: HistoryQuery | None = None
@@ -130,8 +130,8 @@ class MainWindow(QMainWindow):
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setWordWrap(True)
         self.banner.setVisible(not scored)
-        self.worklist_model = WorklistModel(self)
-        self.worklist = Worklist(self.worklist_model)
+        self.worklist_model = WorklistModel(self, local_only=self._sync is None)
+        self.worklist = Worklist(self.worklist_model, can_rescore=scored)
         self.controls = ViewerControls(heatmap_available=scored)
         self.viewer = self.controls.viewer
         self.result_panel = ResultPanel(
@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.worklist.row_selected.connect(self._on_row_selected)
         self.worklist.cancel_clicked.connect(self._on_cancel_clicked)
+        self.worklist.rescore_requested.connect(self._on_rescore_requested)
         self.decision_panel.sign_clicked.connect(self._on_sign_clicked)
         self.history_view.query_changed.connect(self._on_history_query_changed)
         self.history_view.reading_opened.connect(self._on_reading_opened)
@@ -244,16 +245,20 @@ class MainWindow(QMainWindow):
     def batch_running(self) -> bool:
         return self._batch is not None
 
-    def import_paths(self, paths: list[str]) -> None:
-        """Read files and folders (recursively); queued behind a batch that is running."""
+    def import_paths(self, paths: list[str], *, rescore: bool = False) -> None:
+        """Read files and folders (recursively); queued behind a batch that is running.
+
+        A picture the reader already read opens its reading; ``rescore`` scores it again.
+        """
         if not paths:
             return
         if self._batch is not None:
-            self._waiting.extend(paths)
+            self._waiting.append((paths, rescore))
             self.statusBar().showMessage("Queued behind the running batch.", 5000)
             return
         if self._service is not None:
-            job = jobs.read_batch_job(self._service, paths, user_id=self._user.id)
+            job = jobs.read_batch_job(self._service, paths, user_id=self._user.id,
+                                      rescore=rescore)
         else:
             job = jobs.open_batch_job(paths, limits=self._limits)
         worker = Worker(job, name="batch")
@@ -261,7 +266,7 @@ class MainWindow(QMainWindow):
         worker.signals.error.connect(self._on_job_failed)
         worker.signals.finished.connect(self._on_batch_job_finished)
         self._batch = worker
-        self._batch_done = 0
+        self._tally = BatchTally()
         self.worklist.set_progress(0, 0)
         self.worklist.set_batch_running(True)
         pool = self._pools.inference if self._service is not None else self._pools.io
@@ -271,14 +276,14 @@ class MainWindow(QMainWindow):
     def _on_batch_progress(self, item: object) -> None:
         if isinstance(item, jobs.BatchPlanned):
             self.worklist_model.add_queued(item.paths)
-            self._batch_total = len(item.paths)
+            self._tally.planned = len(item.paths)
             self._update_batch_progress()
             return
         assert isinstance(item, jobs.FileDone)
         self.worklist_model.apply_result(item.path, reading=item.reading,
                                          prediction=item.prediction, error=item.error,
                                          scored=item.scored)
-        self._batch_done += 1
+        self._tally.count(item)
         self._update_batch_progress()
         if self._current is None and item.error is None:
             self.worklist.select_path(item.path)
@@ -287,7 +292,7 @@ class MainWindow(QMainWindow):
         self.classified.emit(item)
 
     def _update_batch_progress(self) -> None:
-        self.worklist.set_progress(self._batch_done, self._batch_total)
+        self.worklist.set_progress(self._tally.done, self._tally.planned)
         if self._batch is not None and not self._batch.cancelled:
             following = self.worklist_model.first_with_status(RowStatus.QUEUED)
             if following is not None and self.worklist_model.count(RowStatus.RUNNING) == 0:
@@ -306,14 +311,15 @@ class MainWindow(QMainWindow):
         self._batch = None
         self.worklist_model.cancel_pending()
         self.worklist.set_batch_running(False)
-        errors = self.worklist_model.count(RowStatus.ERROR)
-        verb = "Cancelled after" if cancelled else "Finished:"
-        self.statusBar().showMessage(f"{verb} {self._batch_done} images read"
-                                     f"{f', {errors} with errors' if errors else ''}.", 10000)
-        self.batch_finished.emit(None if cancelled else self._batch_done)
+        self.statusBar().showMessage(self._tally.summary(cancelled=cancelled), 10000)
+        self.batch_finished.emit(None if cancelled else self._tally.done)
         if self._waiting:
-            waiting, self._waiting = self._waiting, []
-            self.import_paths(waiting)
+            paths, rescore = self._waiting.pop(0)
+            self.import_paths(paths, rescore=rescore)
+
+    @Slot(list)
+    def _on_rescore_requested(self, paths: list[str]) -> None:
+        self.import_paths(paths, rescore=True)
 
     @Slot()
     def _on_import_files_triggered(self) -> None:
@@ -432,8 +438,8 @@ class MainWindow(QMainWindow):
         self.worklist_model.update_reading(signed.reading)
         if self.decision_panel.reading and self.decision_panel.reading.id == signed.reading.id:
             self.decision_panel.set_reading(signed.reading, history=signed.history)
-        if self._current is not None and self._current.path == signed.reading.source_path:
-            self._current = self.worklist_model.row_for(signed.reading.source_path)
+        if self._current is not None:  # its row may list the reading under another name
+            self._current = self.worklist_model.row_for(self._current.path)
         self.statusBar().showMessage("Decision signed.", 5000)
         self.decision_signed.emit(signed.reading)
 

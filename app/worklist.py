@@ -1,5 +1,6 @@
 """The worklist: every image of this session and recent readings, sortable and filterable,
-with the batch's progress and its cancel button."""
+with the batch's progress and its cancel button. Its context menu asks the model again about
+an image already read ("Re-score")."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QSortFilterProxyModel,
     Qt,
     Signal,
     Slot,
 )
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -28,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.worklist_model import SORT_ROLE, STATUS_ROLE, RowStatus, WorklistModel, WorklistRow
 
 ALL_STATUSES = "All"
-COLUMN_SAMPLES = ("not scored", "Score", "Negative", "disagrees · 0", "pending")
+COLUMN_SAMPLES = ("not scored", "0.0000", "Negative", "disagrees · 0", "local only")
 
 
 class WorklistFilter(QSortFilterProxyModel):
@@ -56,12 +60,15 @@ class WorklistFilter(QSortFilterProxyModel):
 
 
 class Worklist(QWidget):
-    """Table of images. Emits ``row_selected`` with the :class:`WorklistRow` picked."""
+    """Table of images. Emits ``row_selected`` with the :class:`WorklistRow` picked and
+    ``rescore_requested`` with the paths the reader wants the model to score again."""
 
     row_selected = Signal(object)  # WorklistRow
     cancel_clicked = Signal()
+    rescore_requested = Signal(list)  # list[str]
 
-    def __init__(self, model: WorklistModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: WorklistModel, *, can_rescore: bool = True,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.proxy = WorklistFilter(self)
@@ -95,11 +102,18 @@ class Worklist(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m images")
         self.cancel_button = QPushButton("Cancel")
+        self.rescore_action = QAction("Re-score", self)
+        self.rescore_action.setToolTip("Ask the model again about this image; the earlier "
+                                       "reading and its decisions are kept")
+        self.rescore_action.setEnabled(can_rescore)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._build_layout()
         self.search.textChanged.connect(self._on_search_changed)
         self.status_filter.currentTextChanged.connect(self._on_status_filter_changed)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.rescore_action.triggered.connect(self._on_rescore_triggered)
+        self.table.customContextMenuRequested.connect(self._on_context_menu_requested)
         self.set_batch_running(False)
 
     def _build_layout(self) -> None:
@@ -160,6 +174,22 @@ class Worklist(QWidget):
     @Slot(str)
     def _on_status_filter_changed(self, text: str) -> None:
         self.proxy.set_status(None if text == ALL_STATUSES else text)
+
+    @Slot(QPoint)
+    def _on_context_menu_requested(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        self._select_proxy_row(index.row())
+        menu = QMenu(self)
+        menu.addAction(self.rescore_action)
+        menu.exec(self.table.viewport().mapToGlobal(position))
+
+    @Slot()
+    def _on_rescore_triggered(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.rescore_requested.emit([row.path])
 
     @Slot(QModelIndex, QModelIndex)
     def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

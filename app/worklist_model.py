@@ -30,6 +30,7 @@ class RowStatus(StrEnum):
 
 
 SYNC_TEXT = {"pending": "pending", "synced": "synced", "conflict": "conflict"}
+LOCAL_ONLY = "local only"  # "pending" without a server: nothing will ever send it
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,12 @@ class WorklistModel(QAbstractTableModel):
     COLUMNS = ("File", "Status", "Score", "Class", "Reader", "Sync")
     HEADERS = ("File", "Status", "Score", "Class", "Reader · BI-RADS", "Sync")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: Any = None, *, local_only: bool = False) -> None:
+        """``local_only``: no server is configured, so nothing is waiting to be sent."""
         super().__init__(parent)
         self._rows: list[WorklistRow] = []
         self._index: dict[str, int] = {}
+        self._local_only = local_only
 
     # Qt API -------------------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class WorklistModel(QAbstractTableModel):
         if role == STATUS_ROLE:
             return row.status.value
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.error or row.path
+            return row.path if row.error is None else f"{row.path}\n{row.error}"
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._color(row, column)
         return None
@@ -152,8 +155,13 @@ class WorklistModel(QAbstractTableModel):
                               error=error), add=True)
 
     def update_reading(self, reading: ReadingRecord) -> None:
+        """Show ``reading`` anew (a decision, a sync state) on every row that holds it: a
+        picture read before may be listed under another file name than the stored one."""
+        for row in self._rows:
+            if row.reading is not None and row.reading.id == reading.id:
+                self._set(replace(row, reading=reading))
         row = self.row_for(reading.source_path)
-        if row is not None:
+        if row is not None and row.reading is None:
             self._set(replace(row, reading=reading))
 
     def cancel_pending(self) -> None:
@@ -188,8 +196,7 @@ class WorklistModel(QAbstractTableModel):
         self._rows[number] = row
         self.dataChanged.emit(self.index(number, 0), self.index(number, len(self.COLUMNS) - 1))
 
-    @staticmethod
-    def _display(row: WorklistRow, column: str) -> str:
+    def _display(self, row: WorklistRow, column: str) -> str:
         if column == "File":
             return Path(row.path).name
         if column == "Status":
@@ -201,14 +208,17 @@ class WorklistModel(QAbstractTableModel):
         if column == "Reader":
             return decision_text(row.reading.feedback if row.reading else None)
         if column == "Sync":
-            return SYNC_TEXT.get(row.reading.sync_state, "") if row.reading else ""
+            if row.reading is None:
+                return ""
+            if self._local_only and row.reading.sync_state == "pending":
+                return LOCAL_ONLY
+            return SYNC_TEXT.get(row.reading.sync_state, "")
         return ""
 
-    @staticmethod
-    def _sort_key(row: WorklistRow, column: str) -> Any:
+    def _sort_key(self, row: WorklistRow, column: str) -> Any:
         if column == "Score":
             return -1.0 if row.score is None else row.score
-        return WorklistModel._display(row, column).lower()
+        return self._display(row, column).lower()
 
     @staticmethod
     def _color(row: WorklistRow, column: str) -> QColor | None:

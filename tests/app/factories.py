@@ -32,8 +32,12 @@ def write_mammogram(path: Path, *, n: int = 0, size: tuple[int, int] = (96, 128)
     return path
 
 
-def write_mammograms(folder: Path, count: int, *, prefix: str = "img") -> list[Path]:
-    return [write_mammogram(folder / f"{prefix}{i:03d}.png", n=i) for i in range(count)]
+def write_mammograms(folder: Path, count: int, *, prefix: str = "img", first: int = 0
+                     ) -> list[Path]:
+    """``count`` pictures numbered from ``first``: calls with overlapping numbers write the same
+    pictures (pixels) again, which the app recognises as already read."""
+    return [write_mammogram(folder / f"{prefix}{i - first:03d}.png", n=i)
+            for i in range(first, first + count)]
 
 
 def write_broken_files(folder: Path) -> list[Path]:
