@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.score_text import score_text
 from app.worklist_model import SYNC_TEXT
 from core.store import Label, ReadingRecord
 
@@ -143,7 +144,8 @@ def _cells(r: ReadingRecord) -> list[tuple[str, object]]:
     return [
         (when.strftime("%Y-%m-%d %H:%M"), when.timestamp()),
         (Path(r.source_path).name, r.source_path.lower()),
-        (f"{r.score:.2f}", r.score),
+        (score_text(score=r.score, threshold=r.threshold, positive=r.label == "Positive"),
+         r.score),
         (r.label, r.label),
         (r.username, r.username.lower()),
         (decision, decision),

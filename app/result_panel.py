@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
+from app.score_text import score_text, threshold_text
 from app.theme import NEGATIVE_COLOR, POSITIVE_COLOR, RESEARCH_STYLE
 from app.worklist_model import WorklistRow
 from core.inference.classifier import ModelInfo
@@ -92,10 +93,11 @@ class ResultPanel(QGroupBox):
             self.status.setVisible(bool(status))
             return
         color = POSITIVE_COLOR if result.label == "Positive" else NEGATIVE_COLOR
-        self.probability.setText(f"{result.score:.3f}")
+        self.probability.setText(score_text(score=result.score, threshold=result.threshold,
+                                            positive=result.label == "Positive"))
         self.label.setText(result.label)
         self.label.setStyleSheet(f"color: {color};")
-        self.threshold.setText(f"{result.threshold:.3f} (Positive at or above)")
+        self.threshold.setText(f"{threshold_text(result.threshold)} (Positive at or above)")
         self.model.setText(f"{result.model_id} ({result.model_version})")
         self.engine.setText(f"{result.engine} on {result.device}")
         self.status.setText(status)

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from app.score_text import score_text
 from app.theme import NEGATIVE_COLOR, POSITIVE_COLOR
 from core.inference.classifier import Prediction
 from core.store import FeedbackSummary, ReadingRecord
@@ -55,6 +56,20 @@ class WorklistRow:
         if self.reading is not None:
             return self.reading.label
         return self.prediction.label if self.prediction is not None else None
+
+    @property
+    def threshold(self) -> float | None:
+        if self.reading is not None:
+            return self.reading.threshold
+        return self.prediction.threshold if self.prediction is not None else None
+
+    @property
+    def score_text(self) -> str:
+        """The score as shown: never on the other side of the threshold than its class."""
+        if self.score is None or self.threshold is None:
+            return ""
+        return score_text(score=self.score, threshold=self.threshold,
+                          positive=self.label == "Positive")
 
 
 def decision_text(feedback: FeedbackSummary | None) -> str:
@@ -202,7 +217,7 @@ class WorklistModel(QAbstractTableModel):
         if column == "Status":
             return f"error: {row.error}" if row.status == RowStatus.ERROR else row.status.value
         if column == "Score":
-            return "" if row.score is None else f"{row.score:.2f}"
+            return row.score_text
         if column == "Class":
             return row.label or ""
         if column == "Reader":

@@ -21,7 +21,7 @@ def test_history_filters_by_text_and_class_and_opens_a_reading(qtbot, make_windo
     history.label.setCurrentText("Positive")
     qtbot.waitUntil(lambda: history.table.rowCount() == 1)
     assert history.table.item(0, 1).text() == "smith_LCC.png"
-    assert history.table.item(0, 2).text() == "0.90"
+    assert history.table.item(0, 2).text() == "0.900"  # as the result panel shows it
     assert history.summary.text() == "1 readings"
 
     history.table.cellDoubleClicked.emit(0, 1)
