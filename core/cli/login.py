@@ -1,7 +1,10 @@
 """``mammo login [--server URL] --user NAME``: log in to the central server for sync.
 
 The password comes from a prompt, or from standard input when that is not a terminal (one
-line), so that scripts never put it on a command line.
+line), so that scripts never put it on a command line. When the server cannot be reached, the
+offline verifier of this workstation's last online login lets the same user in (for
+``offline_login_days``). From then on ``mammo predict`` keeps its readings as this account, so
+that ``mammo sync`` sends them.
 """
 
 from __future__ import annotations
@@ -36,15 +39,21 @@ def handle(args: argparse.Namespace) -> int:
     with Store.open(settings.store_path) as store:
         service = SyncService.from_settings(settings, store, server_url=args.server)
         try:
-            result = service.log_in(args.user, read_password(), allow_offline=False)
+            result = service.log_in(args.user, read_password())
         finally:
             service.close()
     if result is None:
         print("mammo: wrong username or password.", file=sys.stderr)
         return EXIT_FAILED
     account = result.account
+    if not result.online:
+        print(f"Logged in as {account.username} ({account.role}) without the server "
+              f"{account.server_url} (it cannot be reached), by this workstation's last online "
+              "login; readings made now are sent by `mammo sync` once it is back.")
+        return EXIT_OK
     offline = (f"offline login works for {settings.offline_login_days} days"
                if settings.offline_login_days > 0 else "offline login is turned off")
     print(f"Logged in to {account.server_url} as {account.username} ({account.role}); "
-          f"tokens kept in {service.tokens.description}; {offline}.")
+          f"tokens kept in {service.tokens.description}; {offline}; readings made here from "
+          "now on are kept as this account.")
     return EXIT_OK

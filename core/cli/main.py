@@ -8,6 +8,7 @@ ones are logged with their traceback in the data directory's log and summarised 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 import traceback
@@ -21,6 +22,7 @@ from core.errors import MammoError
 if TYPE_CHECKING:
     from core.inference.classifier import Classifier
     from core.settings import Settings
+    from core.store import Store, UserRecord
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -91,6 +93,25 @@ def load_model(args: argparse.Namespace) -> tuple[Settings, Classifier]:
     classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
                                  device=settings.device, batch_size=settings.batch_size)
     return settings, classifier
+
+
+def acting_user(settings: Settings, store: Store) -> UserRecord:
+    """Who readings made from the command line belong to.
+
+    After ``mammo login`` (online, or offline through the verifier) that is the server account
+    logged in last, on the settings' server (any server when none is set), so that its
+    readings sync under it; it needs no network, as predicting must work offline. Without a
+    login it is the operating-system user, an account that cannot log in.
+    """
+    from core.errors import StoreError
+
+    url = None if settings.server_url is None else settings.server_url.strip().rstrip("/")
+    account = store.sync.current_account(url)
+    user_id = account.user_id if account is not None else store.ensure_user(getpass.getuser())
+    user = store.get_user(user_id)
+    if user is None:  # pragma: no cover - written before it is read
+        raise StoreError("The user could not be read back from the local store; try again.")
+    return user
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 
-from core.cli.main import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, add_model_options, load_model
+from core.cli.main import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    acting_user,
+    add_model_options,
+    load_model,
+)
 from core.reading import ReadOutcome
 
 
@@ -40,7 +46,8 @@ def handle(args: argparse.Namespace) -> int:
     settings, classifier = load_model(args)
     store = None if args.no_store else Store.open(settings.store_path)
     try:
-        user_id = None if store is None else store.ensure_user(getpass.getuser())
+        user = None if store is None else acting_user(settings, store)
+        user_id = None if user is None else user.id
         service = ReadingService(store=store, classifier=classifier,
                                  max_file_bytes=settings.max_file_bytes,
                                  max_pixels=settings.max_pixels)
@@ -64,7 +71,8 @@ def handle(args: argparse.Namespace) -> int:
         print("mammo: no image files found in the given paths.", file=sys.stderr)
         return EXIT_FAILED
     if not args.json:
-        print(f"{total - failed} read, {failed} failed; model {info.model_id} "
+        kept = "" if user is None else f", kept as {user.username}"
+        print(f"{total - failed} read, {failed} failed{kept}; model {info.model_id} "
               f"({info.engine} on {info.device}). Research use only, not for diagnosis.",
               file=sys.stderr)
     return EXIT_PARTIAL if failed else EXIT_OK
