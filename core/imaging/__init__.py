@@ -4,8 +4,15 @@ No Qt and no machine-learning framework here: the app, the command line and the 
 this package the same way.
 """
 
-from core.imaging.image import ImageMeta, MammoImage
+from core.imaging.image import ImageMeta, IntensityScale, MammoImage
 from core.imaging.loader import open_image
 from core.imaging.paths import SUPPORTED_SUFFIXES, iter_image_paths
 
-__all__ = ["SUPPORTED_SUFFIXES", "ImageMeta", "MammoImage", "iter_image_paths", "open_image"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ImageMeta",
+    "IntensityScale",
+    "MammoImage",
+    "iter_image_paths",
+    "open_image",
+]

@@ -20,6 +20,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.pixels import (
     apply_modality_lut,
     apply_voi_lut,
@@ -31,6 +32,7 @@ from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, Implic
 from core.errors import ImageDecodeError
 from core.imaging.image import (
     ImageMeta,
+    IntensityScale,
     MammoImage,
     check_pixel_count,
     pixel_sha256,
@@ -87,7 +89,7 @@ def decode_dicom(
             source_path, "the file is incomplete or damaged (DICOM pixel data cannot be decoded)"
         ) from exc
     bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
-    pixels = _grey_display(stored, ds, source_path)
+    pixels, intensity = _grey_display(stored, ds, source_path)
     meta = ImageMeta(
         source_path=source_path,
         pixel_sha256=pixel_sha256(stored),
@@ -100,7 +102,7 @@ def decode_dicom(
         photometric=photometric,
         sop_instance_uid=_text(ds, "SOPInstanceUID"),
     )
-    return MammoImage(pixels=pixels, meta=meta)
+    return MammoImage(pixels=pixels, meta=meta, intensity=intensity)
 
 
 def _read_dataset(data: bytes, *, source_path: str, has_preamble: bool) -> Dataset:
@@ -196,8 +198,10 @@ def _ensure_decodable(ds: Dataset, source_path: str) -> None:
         )
 
 
-def _grey_display(stored: np.ndarray, ds: Dataset, source_path: str) -> np.ndarray:
-    """Modality LUT, then VOI LUT or window, scaled to [0, 1], then MONOCHROME1 inversion."""
+def _grey_display(stored: np.ndarray, ds: Dataset, source_path: str
+                  ) -> tuple[np.ndarray, IntensityScale | None]:
+    """Modality LUT, then VOI LUT or window, scaled to [0, 1], then MONOCHROME1 inversion;
+    with what the result stands for in the file's values."""
     try:
         modality = apply_modality_lut(stored, ds)
         if _has_voi_lut(ds) and np.issubdtype(modality.dtype, np.floating):
@@ -215,9 +219,37 @@ def _grey_display(stored: np.ndarray, ds: Dataset, source_path: str) -> np.ndarr
     else:
         scaled = np.zeros(voi.shape, dtype=np.float64)
     scaled = np.clip(scaled, 0.0, 1.0)
-    if str(ds.PhotometricInterpretation).strip().upper() == "MONOCHROME1":
+    monochrome1 = str(ds.PhotometricInterpretation).strip().upper() == "MONOCHROME1"
+    if monochrome1:
         scaled = 1.0 - scaled
-    return scaled.astype(np.float32)
+    return scaled.astype(np.float32), _intensity(ds, low=low, high=high, monochrome1=monochrome1)
+
+
+def _intensity(ds: Dataset, *, low: float, high: float, monochrome1: bool
+               ) -> IntensityScale | None:
+    """The file's values at black and white: the ends of its linear window, else the image's
+    own range (``low``, ``high``); None for a VOI LUT or a sigmoid window (not linear)."""
+    if _has_voi_lut(ds):
+        return None
+    if ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None:
+        if str(ds.get("VOILUTFunction", "LINEAR")).strip().upper() == "SIGMOID":
+            return None
+        center, width = _first(ds.WindowCenter), _first(ds.WindowWidth)
+        # DICOM's linear window runs from c - 0.5 - (w-1)/2 to c - 0.5 + (w-1)/2; half a unit
+        # off at most, these ends let the file's own window read back as exactly (c, w).
+        low, high = center - width / 2.0, center + width / 2.0
+    if high <= low:
+        return None
+    if monochrome1:
+        return IntensityScale(at_black=high, at_white=low, unit="DICOM value")
+    return IntensityScale(at_black=low, at_white=high, unit="DICOM value")
+
+
+def _first(value: object) -> float:
+    """The first of a possibly multi-valued number (pydicom applies the first window too)."""
+    if isinstance(value, MultiValue | list | tuple):
+        return float(value[0])
+    return float(value)  # type: ignore[arg-type]
 
 
 def _has_voi_lut(ds: Dataset) -> bool:

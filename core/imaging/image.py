@@ -39,16 +39,42 @@ class ImageMeta:
 
 
 @dataclass(frozen=True)
+class IntensityScale:
+    """What ``MammoImage.pixels`` stand for in the file's own values, so that a viewer can
+    state window and level in units the radiologist knows: DICOM values after the modality
+    transform, or a PNG's stored grey levels.
+
+    A pixel ``p`` in [0, 1] stands for ``at_black + p * (at_white - at_black)``. For a DICOM
+    image shown through its own window these are the window's ends (the file's window is then
+    the whole [0, 1]); for MONOCHROME1, ``at_black`` is the larger value.
+    """
+
+    at_black: float
+    at_white: float
+    unit: str
+
+    def value_of(self, fraction: float) -> float:
+        """The file's value at ``fraction`` of the way from black to white."""
+        return self.at_black + fraction * (self.at_white - self.at_black)
+
+    def span_of(self, fraction: float) -> float:
+        """How many of the file's units ``fraction`` of the black-to-white range covers."""
+        return abs(fraction * (self.at_white - self.at_black))
+
+
+@dataclass(frozen=True)
 class MammoImage:
     """A display-ready mammogram.
 
     ``pixels`` is a 2-D ``float32`` array in [0, 1] where 0 is black and 1 is white, after the
     DICOM modality and VOI transforms and the MONOCHROME1 inversion: every consumer (viewer,
-    model) sees the image the way a radiologist would.
+    model) sees the image the way a radiologist would. ``intensity`` maps the pixels back to
+    the file's own values; None where no linear map exists (a VOI LUT, a sigmoid window).
     """
 
     pixels: np.ndarray
     meta: ImageMeta
+    intensity: IntensityScale | None = None
 
 
 def pixel_sha256(stored: np.ndarray) -> str:

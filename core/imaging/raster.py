@@ -17,6 +17,7 @@ from core.errors import ImageDecodeError
 from core.imaging.image import (
     FileFormat,
     ImageMeta,
+    IntensityScale,
     MammoImage,
     check_pixel_count,
     luminance,
@@ -80,7 +81,8 @@ def decode_raster(
         bit_depth=bit_depth,
         file_format=file_format,
     )
-    return MammoImage(pixels=pixels, meta=meta)
+    return MammoImage(pixels=pixels, meta=meta, intensity=IntensityScale(
+        at_black=0.0, at_white=full_scale, unit=f"{bit_depth}-bit grey level"))
 
 
 def _stored_array(image: ImageFile.ImageFile, source_path: str) -> tuple[np.ndarray, int]:
