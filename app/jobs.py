@@ -23,6 +23,7 @@ from app.worker import Job, Report
 from core.errors import ImageDecodeError, MammoError
 from core.imaging import iter_image_paths, open_image
 from core.inference.classifier import Prediction
+from core.inference.preprocess import needs_inversion
 from core.reading import ReadingService
 from core.statistics import ReadingStatistics, summarize_readings
 from core.store import (
@@ -136,12 +137,17 @@ def open_batch_job(paths: list[str], *, limits: Limits) -> Job:
 
 
 def load_view_job(path: str, prediction: Prediction | None, *, limits: Limits) -> Job:
-    """Open a file and make its display copy and, when there is a prediction, its heatmap."""
+    """Open a file and make its display copy and, when there is a prediction, its heatmap.
+
+    The copy is marked negative by the very rule the model's preprocessing inverts by, so the
+    radiologist sees the polarity the model read.
+    """
 
     def job(cancel: threading.Event, _report: Report) -> ViewData:
         image = open_image(path, max_file_bytes=limits.max_file_bytes,
                            max_pixels=limits.max_pixels)
-        display = make_display_image(image.pixels)
+        display = make_display_image(image.pixels, negative=needs_inversion(image.pixels),
+                                     intensity=image.intensity)
         heatmap = (prediction.heatmap_on_image(max_side=HEATMAP_MAX_SIDE)
                    if prediction is not None else None)
         return ViewData(path=path, display=display, heatmap=heatmap)

@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Heatmap", "H", self._on_heatmap_triggered)
         self._action(view, "&Invert", "I", self.viewer.toggle_invert)
         self._action(view, "&Reset view", "R", self.viewer.reset_view)
+        self._action(view, "Next &window preset", "W", self.controls.next_preset)
         self._action(view, "More heatmap opacity", "]", lambda: self.controls.step_opacity(1))
         self._action(view, "Less heatmap opacity", "[", lambda: self.controls.step_opacity(-1))
         decide = menu.addMenu("&Decision")

@@ -1,7 +1,13 @@
 """The image viewer: fit, wheel zoom, pan, window/level, invert, heatmap and the peak mark.
 
 Left-drag pans, right-drag sets window (horizontal) and level (vertical), the wheel zooms
-about the cursor. Keys live on the main window (H heatmap, I invert, R reset).
+about the cursor; window presets are named (:data:`app.display_image.PRESET_NAMES`). Keys
+live on the main window (H heatmap, I invert, R reset, W next window preset).
+
+Polarity follows the model: a picture stored negative (bright background) is shown inverted,
+as the model reads it; Invert toggles from there and Reset returns to it. Window and level are
+shown in the image's own units (DICOM values, stored grey levels) where they are known, on a
+backdrop that keeps them readable over bright tissue.
 """
 
 from __future__ import annotations
@@ -22,18 +28,21 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.display_image import DisplayImage, heatmap_rgba, window_lut
+from app.display_image import DEFAULT_PRESET, DisplayImage, heatmap_rgba, window_lut
 
 DEFAULT_WINDOW = (0.5, 1.0)  # center, width in [0, 1] units: the whole range
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
 PEAK_COLOR = QColor("#00e5ff")
+OVERLAY_BACKDROP = QColor(0, 0, 0, 170)
 
 
 class ImageViewer(QWidget):
-    """Shows one :class:`DisplayImage`; ``window_changed`` reports (center, width)."""
+    """Shows one :class:`DisplayImage`; ``window_changed`` reports (center, width) in [0, 1]
+    units, ``preset_changed`` the window preset's name ("" once window/level is dragged)."""
 
     window_changed = Signal(float, float)
+    preset_changed = Signal(str)
     heatmap_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -51,6 +60,7 @@ class ImageViewer(QWidget):
         self._offset = QPointF(0, 0)  # where the image's top-left corner is drawn
         self._fitted = True
         self._window = DEFAULT_WINDOW
+        self._preset = ""
         self._inverted = False
         self._heat_visible = False
         self._heat_opacity = 0.5
@@ -62,12 +72,14 @@ class ImageViewer(QWidget):
 
     def set_image(self, image: DisplayImage | None, *, heatmap: np.ndarray | None = None,
                   peak: tuple[float, float] | None = None, message: str = "") -> None:
-        """Show ``image`` (or ``message`` when None) fitted, with the default window."""
+        """Show ``image`` (or ``message`` when None) fitted, with the default window, inverted
+        when it is stored negative."""
         self._image = image
         self._peak = peak
         self._message = message
         self._window = DEFAULT_WINDOW
-        self._inverted = False
+        self._set_preset(DEFAULT_PRESET if image is not None else "")
+        self._inverted = image is not None and image.negative
         self._heat = None
         if heatmap is not None:
             rgba = heatmap_rgba(heatmap)
@@ -110,7 +122,13 @@ class ImageViewer(QWidget):
 
     @property
     def inverted(self) -> bool:
+        """Whether black and white are swapped on screen (a negative picture: True at first)."""
         return self._inverted
+
+    @property
+    def preset(self) -> str:
+        """The window preset shown, or "" after window/level was dragged."""
+        return self._preset
 
     @property
     def heatmap_visible(self) -> bool:
@@ -130,9 +148,9 @@ class ImageViewer(QWidget):
         self.update()
 
     def reset_view(self) -> None:
-        """Fit, default window/level, not inverted."""
-        self._inverted = False
-        self.set_window(*DEFAULT_WINDOW)
+        """Fit, default window/level, the polarity the model reads."""
+        self._inverted = self._image is not None and self._image.negative
+        self.apply_preset(DEFAULT_PRESET)
         self.fit()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -152,9 +170,38 @@ class ImageViewer(QWidget):
         self.update()
 
     def set_window(self, center: float, width: float) -> None:
+        """Window/level in [0, 1] units of the grey range (a custom window, not a preset)."""
+        self._set_window(center, width)
+        self._set_preset("")
+
+    def apply_preset(self, name: str) -> None:
+        """Show the picture through its window preset ``name`` (default: the file's window)."""
+        presets = {p.name: p for p in self._image.presets} if self._image is not None else {}
+        preset = presets.get(name)
+        if preset is None:
+            self._set_window(*DEFAULT_WINDOW)
+            name = DEFAULT_PRESET
+        else:
+            self._set_window(preset.center, preset.width)
+        self._set_preset(name)
+
+    def next_preset(self) -> None:
+        """The next window preset (after the last, the first again)."""
+        if self._image is None or not self._image.presets:
+            return
+        names = [p.name for p in self._image.presets]
+        following = names.index(self._preset) + 1 if self._preset in names else 0
+        self.apply_preset(names[following % len(names)])
+
+    def _set_window(self, center: float, width: float) -> None:
         self._window = (min(max(center, 0.0), 1.0), min(max(width, 0.01), 2.0))
         self._update_pixmap()
         self.window_changed.emit(*self._window)
+
+    def _set_preset(self, name: str) -> None:
+        if name != self._preset:
+            self._preset = name
+            self.preset_changed.emit(name)
 
     def toggle_invert(self) -> None:
         self._inverted = not self._inverted
@@ -218,17 +265,37 @@ class ImageViewer(QWidget):
         for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
             painter.drawLine(point + QPointF(dx * 20, dy * 20), point + QPointF(dx * 28, dy * 28))
 
-    def _paint_overlay_text(self, painter: QPainter) -> None:
+    def overlay_text(self) -> str:
+        """The window/level line drawn over the image, e.g. "W 500  L 1000 (Default)  zoom 68%".
+
+        W and L are in the image's own units (DICOM values, stored grey levels) when known,
+        else in fractions of the grey range.
+        """
         center, width = self._window
-        text = f"W {width:.2f}  L {center:.2f}  zoom {self.zoom * 100:.0f}%"
-        if self._inverted:
+        scale = self._image.intensity if self._image is not None else None
+        if scale is None:
+            window = f"W {width:.2f}  L {center:.2f}"
+        else:
+            span, level = scale.span_of(width), scale.value_of(center)
+            window = f"W {_value_text(span)}  L {_value_text(level)}"
+        text = f"{window} ({self._preset or 'custom'})  zoom {self.zoom * 100:.0f}%"
+        negative = self._image is not None and self._image.negative
+        if self._inverted != negative:
             text += "  inverted"
+        return text
+
+    def _paint_overlay_text(self, painter: QPainter) -> None:
+        # A backdrop: on bright tissue or a white film label, bare light text cannot be read.
         area = self.rect().adjusted(8, 0, -8, -6)
-        painter.setPen(QColor("#d0d0d0"))
-        painter.drawText(area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
-        painter.setPen(QColor("#7d8087"))
-        painter.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
-                         "wheel: zoom · drag: pan · right-drag: window/level")
+        align = Qt.AlignmentFlag.AlignBottom
+        for text, side, color in (
+                (self.overlay_text(), Qt.AlignmentFlag.AlignLeft, "#e6e6e6"),
+                ("wheel: zoom · drag: pan · right-drag: window/level",
+                 Qt.AlignmentFlag.AlignRight, "#a9acb3")):
+            bounds = painter.fontMetrics().boundingRect(area, int(side | align), text)
+            painter.fillRect(bounds.adjusted(-5, -3, 5, 3), OVERLAY_BACKDROP)
+            painter.setPen(QColor(color))
+            painter.drawText(area, side | align, text)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -290,3 +357,8 @@ class ImageViewer(QWidget):
         qimage = QImage(shown.data, w, h, w, QImage.Format.Format_Grayscale8)
         self._pixmap = QPixmap.fromImage(qimage)  # copies: `shown` may be freed after
         self.update()
+
+
+def _value_text(value: float) -> str:
+    """Whole numbers for DICOM values and grey levels; decimals only for small ranges."""
+    return f"{value:.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:.3g}"

@@ -1,10 +1,12 @@
-"""The viewer with its row of controls: heatmap on/off and opacity, invert, reset."""
+"""The viewer with its row of controls: heatmap on/off and opacity, window preset, invert,
+reset."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.display_image import PRESET_NAMES
 from app.viewer import ImageViewer
 
 OPACITY_STEP = 10  # percent per [ or ] key
@@ -31,6 +34,12 @@ class ViewerControls(QWidget):
         self.opacity.setMaximumWidth(140)
         self.opacity.setToolTip("Heatmap opacity ([ and ])")
         self.opacity.setEnabled(heatmap_available)
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESET_NAMES))
+        self.preset.setCurrentIndex(-1)
+        self.preset.setToolTip("Window/level preset (W: next). Default: the file's own window; "
+                               "Full range: darkest to brightest; Soft tissue: the breast; "
+                               "Dense: its brighter part")
         invert = QPushButton("Invert (I)")
         reset = QPushButton("Reset (R)")
         self.viewer.setToolTip("Wheel: zoom · left-drag: pan · right-drag: window/level · "
@@ -39,6 +48,8 @@ class ViewerControls(QWidget):
         row.addWidget(self.heatmap)
         row.addWidget(QLabel("Opacity"))
         row.addWidget(self.opacity)
+        row.addWidget(QLabel("W/L"))
+        row.addWidget(self.preset)
         row.addWidget(invert)
         row.addWidget(reset)
         row.addStretch(1)
@@ -49,11 +60,24 @@ class ViewerControls(QWidget):
         self.heatmap.toggled.connect(self._on_heatmap_toggled)
         self.viewer.heatmap_toggled.connect(self._on_viewer_heatmap_toggled)
         self.opacity.valueChanged.connect(self._on_opacity_changed)
+        self.preset.activated.connect(self._on_preset_activated)
+        self.viewer.preset_changed.connect(self._on_viewer_preset_changed)
         invert.clicked.connect(self.viewer.toggle_invert)
         reset.clicked.connect(self.viewer.reset_view)
 
     def step_opacity(self, steps: int) -> None:
         self.opacity.setValue(self.opacity.value() + steps * OPACITY_STEP)
+
+    def next_preset(self) -> None:
+        self.viewer.next_preset()
+
+    @Slot(int)
+    def _on_preset_activated(self, index: int) -> None:
+        self.viewer.apply_preset(self.preset.itemText(index))
+
+    @Slot(str)
+    def _on_viewer_preset_changed(self, name: str) -> None:
+        self.preset.setCurrentIndex(self.preset.findText(name))  # -1 (blank) when custom
 
     @Slot(bool)
     def _on_heatmap_toggled(self, checked: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -92,3 +94,88 @@ def test_large_image_is_downscaled_for_display() -> None:
     display = make_display_image(np.zeros((5000, 4000), dtype=np.float32))
     assert max(display.width, display.height) == 2048
     assert (display.original_width, display.original_height) == (4000, 5000)
+
+
+def test_overlay_text_has_a_backdrop_readable_on_a_bright_image(viewer: ImageViewer) -> None:
+    viewer.set_image(make_display_image(np.ones((300, 400), dtype=np.float32)))
+    assert grey_at(viewer, 200, 150) == 255  # the image is white everywhere
+
+    # Just left of the text and between its lines of pixels: the backdrop, not the image.
+    assert grey_at(viewer, 5, viewer.height() - 12) < 100
+
+
+def test_window_level_is_in_dicom_values_and_presets_apply(tmp_path, viewer) -> None:
+    from app import jobs
+    from tests.core.imaging import factories
+
+    stored = factories.gradient(height=60, width=80, maximum=4000).astype(np.uint16)
+    ds = factories.mammo_dataset(stored)
+    ds.WindowCenter, ds.WindowWidth = 1000, 500
+    path = factories.write_dicom(tmp_path / "w.dcm", ds)
+    job = jobs.load_view_job(str(path), None, limits=jobs.Limits(max_file_bytes=1 << 26,
+                                                                 max_pixels=1 << 24))
+    data = job(threading.Event(), lambda _item: None)
+    viewer.set_image(data.display)
+
+    assert viewer.overlay_text().startswith("W 500  L 1000 (Default)")
+    viewer.apply_preset("Full range")
+    center, width = viewer.window_level
+    assert viewer.overlay_text().startswith(f"W {width * 500:.0f}  L ")
+    assert "(Full range)" in viewer.overlay_text()
+    viewer.next_preset()
+    assert viewer.preset == "Soft tissue"
+    viewer.set_window(center, width / 2)  # a drag leaves the presets
+    assert viewer.preset == "" and "(custom)" in viewer.overlay_text()
+    viewer.reset_view()
+    assert viewer.preset == "Default" and viewer.window_level == DEFAULT_WINDOW
+
+
+def test_preset_box_follows_the_viewer_and_applies_a_choice(qtbot) -> None:
+    from app.viewer_controls import ViewerControls
+
+    controls = ViewerControls(heatmap_available=False)
+    qtbot.addWidget(controls)
+    controls.viewer.set_image(make_display_image(make_ramp() * 0.5 + 0.25))
+    assert controls.preset.currentText() == "Default"
+
+    controls.preset.activated.emit(controls.preset.findText("Full range"))
+
+    assert controls.viewer.preset == "Full range"
+    center, width = controls.viewer.window_level
+    assert (center, width) == (pytest.approx(0.5, abs=1e-3), pytest.approx(0.5, abs=1e-3))
+    controls.next_preset()
+    assert controls.preset.currentText() == "Soft tissue"
+
+
+def test_a_picture_stored_negative_is_shown_as_the_model_reads_it(qtbot, make_window,
+                                                                  tmp_path) -> None:
+    from PIL import Image
+
+    from core.inference.preprocess import needs_inversion
+
+    # White background, darker breast on the left: a negative, as MONOCHROME1 never inverted.
+    yy, xx = np.mgrid[0:128, 0:96]
+    picture = np.where(xx < 58, 120 - 60 * np.exp(-((xx - 30) ** 2 + (yy - 60) ** 2) / 80.0),
+                       250).astype(np.uint8)
+    Image.fromarray(picture).save(tmp_path / "negative.png")
+    assert needs_inversion(picture / 255.0)  # the model reads it inverted
+    window = make_window(None)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    with qtbot.waitSignal(window.batch_finished, timeout=30_000):
+        window.import_paths([str(tmp_path / "negative.png")])
+    qtbot.waitUntil(lambda: window.viewer.image is not None)
+    shown = window.viewer
+    rect = shown.image_rect()
+
+    def background() -> int:
+        return grey_at(shown, int(rect.left() + rect.width() * 0.9), int(rect.center().y()))
+
+    assert shown.inverted and background() < 30  # dark background, as the model sees it
+    assert "inverted" not in shown.overlay_text()
+    shown.setFocus()
+    qtbot.keyClick(shown, Qt.Key.Key_I)
+    assert not shown.inverted and background() > 225  # as stored
+    assert "inverted" in shown.overlay_text()
+    shown.reset_view()
+    assert shown.inverted and background() < 30
