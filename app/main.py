@@ -180,7 +180,7 @@ def _run(app: QApplication, settings: Settings) -> int:
                             model_info=classifier.info if classifier else None,
                             model_error=model_error, config_file=user_config_file(),
                             sync=sync, authenticator=authenticator)
-        window.show()
+        window.show_on_screen()
         return int(app.exec())
     finally:
         pools.shutdown()  # cancel, then wait: no sync pass still uses the client or the store

@@ -61,6 +61,7 @@ from core.store import ReadingRecord, Store, UserRecord
 log = logging.getLogger(__name__)
 
 READING_TAB, HISTORY_TAB, STATS_TAB = range(3)
+PREFERRED_SIZE = (1500, 920)
 
 
 class MainWindow(QMainWindow):
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
         self._current: WorklistRow | None = None
         self.setWindowTitle(f"Mammo Workstation — {user.display_name}")
         self.setAcceptDrops(True)
-        self._resize_within_screen(1500, 920)
+        self._resize_within_screen(*PREFERRED_SIZE)
         self._build_widgets(model_error)
         self._build_actions()
         self._connect()
@@ -113,6 +114,18 @@ class MainWindow(QMainWindow):
             self.sync_controller.start()
 
     # Construction -------------------------------------------------------------------------
+
+    def show_on_screen(self) -> None:
+        """Show the window maximised where the screen has room for its preferred size (a
+        reading workstation); on a smaller screen, as large as the free area allows."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        width, height = PREFERRED_SIZE
+        if free is not None and free.width() >= width and free.height() >= height:
+            self.showMaximized()
+        else:
+            self._resize_within_screen(*PREFERRED_SIZE)
+            self.show()
 
     def _resize_within_screen(self, width: int, height: int) -> None:
         """The preferred size, but never larger than the screen's free area (a 1366x768 laptop
@@ -147,7 +160,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.controls)
         splitter.addWidget(side)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([540, 720, 340])
+        splitter.setSizes([660, 720, 340])
         self.history_view = HistoryView()
         self.stats_view = StatsView()
         self.tabs = QTabWidget()

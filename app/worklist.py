@@ -5,8 +5,10 @@ an image already read ("Re-score")."""
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QSortFilterProxyModel,
@@ -33,6 +35,7 @@ from app.worklist_model import SORT_ROLE, STATUS_ROLE, RowStatus, WorklistModel,
 
 ALL_STATUSES = "All"
 COLUMN_SAMPLES = ("not scored", "0.0000", "Negative", "disagrees · 0", "local only")
+FILE_COLUMN_CHARS = 30  # enough that names cut in the middle can still be told apart
 
 
 class WorklistFilter(QSortFilterProxyModel):
@@ -95,10 +98,14 @@ class Worklist(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         metrics = self.table.fontMetrics()
+        self._other_columns = 0
         for column, sample in enumerate(COLUMN_SAMPLES, start=1):
             title = model.HEADERS[column]
             width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(title))
             header.resizeSection(column, width + 24)
+            self._other_columns += width + 24
+        self._file_column = metrics.averageCharWidth() * FILE_COLUMN_CHARS
+        self.table.viewport().installEventFilter(self)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m images")
         self.cancel_button = QPushButton("Cancel")
@@ -128,6 +135,22 @@ class Worklist(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
         layout.addLayout(batch)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._update_file_column()
+        return super().eventFilter(watched, event)
+
+    def _update_file_column(self) -> None:
+        """The file column takes the room the others leave, but never less than
+        :data:`FILE_COLUMN_CHARS` (a narrow window scrolls sideways instead): squeezed to a few
+        letters, every name looked alike."""
+        header = self.table.horizontalHeader()
+        if self.table.viewport().width() - self._other_columns >= self._file_column:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        else:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(0, self._file_column)
 
     def set_batch_running(self, running: bool) -> None:
         self.progress.setVisible(running)

@@ -73,3 +73,25 @@ def test_the_main_window_fits_on_a_laptop_screen(make_window, monkeypatch) -> No
     monkeypatch.setattr(window, "screen", lambda: Laptop())
     window._resize_within_screen(1500, 920)
     assert (window.width(), window.height()) == (1366, 740)
+
+
+def test_the_main_window_opens_maximised_on_a_workstation_screen(make_window,
+                                                                 monkeypatch) -> None:
+    from PySide6.QtCore import QRect
+
+    class Screen:
+        def __init__(self, width: int, height: int) -> None:
+            self.free = QRect(0, 0, width, height)
+
+        def availableGeometry(self) -> QRect:  # noqa: N802 (Qt's name)
+            return self.free
+
+    workstation, laptop = make_window(None), make_window(None)
+    monkeypatch.setattr(workstation, "screen", lambda: Screen(2560, 1400))
+    monkeypatch.setattr(laptop, "screen", lambda: Screen(1366, 740))
+
+    workstation.show_on_screen()
+    laptop.show_on_screen()
+
+    assert workstation.isMaximized()
+    assert not laptop.isMaximized() and (laptop.width(), laptop.height()) == (1366, 740)
