@@ -15,6 +15,7 @@ pydicom's own helpers so that its handling of LUT descriptors and window functio
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import numpy as np
 import pydicom
@@ -37,6 +38,7 @@ from core.imaging.image import (
     check_pixel_count,
     pixel_sha256,
 )
+from core.imaging.views import view_from_code
 
 _GREY = frozenset({"MONOCHROME1", "MONOCHROME2"})
 # Mammography, and the general X-ray modalities older mammography systems stored it under.
@@ -98,9 +100,16 @@ def decode_dicom(
         bit_depth=bits_stored,
         file_format="DICOM",
         laterality=_text(ds, "ImageLaterality") or _text(ds, "Laterality"),
-        view_position=_text(ds, "ViewPosition"),
+        view_position=_text(ds, "ViewPosition") or _coded_view(ds),
         photometric=photometric,
         sop_instance_uid=_text(ds, "SOPInstanceUID"),
+        study_instance_uid=_text(ds, "StudyInstanceUID"),
+        patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        birth_date=_date(ds, "PatientBirthDate"),
+        study_date=_date(ds, "StudyDate"),
+        accession_number=_text(ds, "AccessionNumber"),
+        manufacturer=_text(ds, "Manufacturer"),
     )
     return MammoImage(pixels=pixels, meta=meta, intensity=intensity)
 
@@ -284,6 +293,27 @@ def _voi_output_range(ds: Dataset, modality: np.ndarray) -> tuple[float, float]:
             high = high * float(slope) + float(intercept)
         return low, high
     return float(modality.min()), float(modality.max())
+
+
+def _coded_view(ds: Dataset) -> str | None:
+    """The view named by the first item of the ViewCodeSequence, when there is one."""
+    sequence = ds.get("ViewCodeSequence")
+    if not sequence:
+        return None
+    item = sequence[0]
+    return view_from_code(value=_text(item, "CodeValue"), meaning=_text(item, "CodeMeaning"))
+
+
+def _date(ds: Dataset, keyword: str) -> str | None:
+    """A DICOM date (``YYYYMMDD``) as ISO ``YYYY-MM-DD``; any other text as the file wrote it
+    (a date that is no date, such as month 13, is still worth showing)."""
+    text = _text(ds, keyword)
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d").date().isoformat()
+    except ValueError:
+        return text
 
 
 def _text(ds: Dataset, keyword: str) -> str | None:

@@ -20,6 +20,12 @@ class ImageMeta:
     ``pixel_sha256`` identifies the picture rather than the file: the same stored pixels give
     the same hash whether they came as PNG, PGM or inside a gzip wrapper, so a reading can be
     matched to an image that was converted or renamed.
+
+    The fields after ``sop_instance_uid`` come from a DICOM file only (None for other formats)
+    and say which exam the image belongs to (``core.exams`` groups by ``study_instance_uid``).
+    ``view_position`` is the file's ViewPosition, else the view its ViewCodeSequence names;
+    dates are ISO ``YYYY-MM-DD`` where the file's date is valid, else as the file wrote them;
+    ``patient_name`` keeps DICOM's ``Family^Given`` form.
     """
 
     source_path: str
@@ -32,6 +38,13 @@ class ImageMeta:
     view_position: str | None = None
     photometric: str | None = None
     sop_instance_uid: str | None = None
+    study_instance_uid: str | None = None
+    patient_id: str | None = None
+    patient_name: str | None = None
+    birth_date: str | None = None
+    study_date: str | None = None
+    accession_number: str | None = None
+    manufacturer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe dictionary (strings, ints and ``None`` only)."""
