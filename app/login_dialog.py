@@ -1,7 +1,10 @@
 """Log in to the workstation (later starts), or again for sync once the server login has
-expired. The check runs on a worker: Argon2 and the server are slow."""
+expired. The check runs on a worker: Argon2 and the server are slow. The user name that last
+logged in is filled in (:mod:`app.ui_state`); the password never is."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.auth import Authenticator
 from app.errors import show_error
+from app.ui_state import last_username, remember_username
 from app.worker import JobPools, Worker
 from core.store import UserRecord
 
@@ -28,20 +32,25 @@ class LoginDialog(QDialog):
 
     With ``username`` (logging in again while the app runs) the field is read-only and no
     other account is accepted: the open window, its readings and its sync queue belong to
-    that user.
+    that user. With ``state_file``, the user name is remembered there for the next start.
     """
 
     logged_in = Signal(object)  # UserRecord
 
     def __init__(self, *, authenticator: Authenticator, pools: JobPools,
-                 username: str | None = None, parent: QWidget | None = None) -> None:
+                 username: str | None = None, state_file: Path | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Log in — Mammo Workstation")
         self.user: UserRecord | None = None
         self._auth = authenticator
         self._pools = pools
         self._fixed_username = username
-        self.username = QLineEdit(username or "")
+        self._state_file = state_file
+        remembered = None
+        if username is None and state_file is not None:
+            remembered = last_username(state_file)
+        self.username = QLineEdit(username or remembered or "")
         self.username.setReadOnly(username is not None)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -60,7 +69,7 @@ class LoginDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
-        if username is not None:
+        if username is not None or remembered:
             self.password.setFocus()
 
     @Slot()
@@ -73,8 +82,15 @@ class LoginDialog(QDialog):
             self.message.setText(OTHER_ACCOUNT.format(username=self._fixed_username))
             return
         self._set_busy(True)
-        worker = Worker(lambda _cancel, _report: self._auth.authenticate(username, password),
-                        name="log in")
+        state_file = self._state_file
+
+        def log_in(_cancel: object, _report: object) -> UserRecord | None:
+            user = self._auth.authenticate(username, password)
+            if user is not None and state_file is not None:
+                remember_username(state_file, user.username)
+            return user
+
+        worker = Worker(log_in, name="log in")
         worker.signals.result.connect(self._on_checked)
         worker.signals.error.connect(self._on_failed)
         self._pools.start(worker, pool=self._pools.io)

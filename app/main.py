@@ -14,6 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import PySide6
@@ -27,6 +28,7 @@ from app.first_run_dialog import FirstRunDialog
 from app.login_dialog import LoginDialog
 from app.main_window import MainWindow
 from app.theme import apply_theme
+from app.ui_state import remember_username, state_file
 from app.worker import JobPools, Worker
 from core import __version__
 from core.errors import MammoError, ModelLoadError
@@ -90,16 +92,20 @@ def build_authenticator(store: Store, sync: SyncService | None) -> Authenticator
     return ServerAuthenticator(sync)
 
 
-def log_in(authenticator: Authenticator, pools: JobPools) -> UserRecord | None:
-    """First run: create the account; later: log in. None when the user cancels."""
+def log_in(authenticator: Authenticator, pools: JobPools, *, remembered: Path
+           ) -> UserRecord | None:
+    """First run: create the account; later: log in (the last user name filled in from
+    ``remembered``). None when the user cancels."""
     first_run = authenticator.needs_first_run()
     dialog: FirstRunDialog | LoginDialog
     if first_run:
         dialog = FirstRunDialog(authenticator=authenticator, pools=pools)
     else:
-        dialog = LoginDialog(authenticator=authenticator, pools=pools)
+        dialog = LoginDialog(authenticator=authenticator, pools=pools, state_file=remembered)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
+    if first_run and dialog.user is not None:
+        remember_username(remembered, dialog.user.username)
     return dialog.user
 
 
@@ -164,7 +170,7 @@ def _run(app: QApplication, settings: Settings) -> int:
                        name="load model"), pool=pools.inference)
     try:
         authenticator = build_authenticator(store, sync)
-        user = log_in(authenticator, pools)
+        user = log_in(authenticator, pools, remembered=state_file(settings.data_dir))
         if user is None:
             return 0
         pools.inference.waitForDone()

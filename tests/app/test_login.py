@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QDialog
 from app.auth import LocalAuthenticator
 from app.first_run_dialog import FirstRunDialog
 from app.login_dialog import WRONG_CREDENTIALS, LoginDialog
+from app.ui_state import state_file
 
 PASSWORD = "a long local password"
 
@@ -56,3 +57,37 @@ def test_first_run_refuses_a_short_password(qtbot, store, pools) -> None:
     dialog.buttons.accepted.emit()
     assert "at least" in dialog.message.text()
     assert not store.has_accounts()
+
+
+def test_login_remembers_the_last_user_name_but_never_the_password(qtbot, store, pools,
+                                                                   tmp_path) -> None:
+    auth = LocalAuthenticator(store)
+    store.create_local_account("alice", PASSWORD)
+    remembered = state_file(tmp_path / "data")
+    first = LoginDialog(authenticator=auth, pools=pools, state_file=remembered)
+    qtbot.addWidget(first)
+    assert first.username.text() == ""
+    first.username.setText("alice")
+    first.password.setText(PASSWORD)
+    with qtbot.waitSignal(first.logged_in, timeout=30_000):
+        first.buttons.accepted.emit()
+
+    later = LoginDialog(authenticator=auth, pools=pools, state_file=remembered)
+    qtbot.addWidget(later)
+
+    assert later.username.text() == "alice"
+    assert later.password.text() == ""
+    assert PASSWORD not in remembered.read_text("utf-8")
+
+
+def test_a_wrong_password_is_not_remembered_as_a_user(qtbot, store, pools, tmp_path) -> None:
+    remembered = state_file(tmp_path)
+    dialog = LoginDialog(authenticator=LocalAuthenticator(store), pools=pools,
+                         state_file=remembered)
+    qtbot.addWidget(dialog)
+    dialog.username.setText("mallory")
+    dialog.password.setText("guess")
+    dialog.buttons.accepted.emit()
+    qtbot.waitUntil(lambda: dialog.message.text() == WRONG_CREDENTIALS, timeout=30_000)
+
+    assert not remembered.exists()

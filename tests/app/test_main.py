@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from app.first_run_dialog import FirstRunDialog
 from app.main import main
 from app.main_window import MainWindow
+from app.ui_state import last_username, state_file
 from core.store import Store
 
 
@@ -57,6 +58,7 @@ def test_first_start_without_model(qtbot, tmp_path: Path, monkeypatch: pytest.Mo
     with Store.open(tmp_path / "data" / "mammo.sqlite3") as store:
         assert store.verify_local_password("first.reader", "a long local password")
     assert (tmp_path / "data" / "logs" / "workstation.log").is_file()
+    assert last_username(state_file(tmp_path / "data")) == "first.reader"  # for the next login
 
 
 def test_the_main_window_fits_on_a_laptop_screen(make_window, monkeypatch) -> None:
