@@ -7,10 +7,14 @@ statistics view wraps in a QImage. Without matplotlib the view shows the numbers
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.statistics import ReadingStatistics
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TEXT = "#d8d8d8"
 GRID = "#3a3c41"
@@ -29,10 +33,21 @@ def render_statistics_chart(stats: ReadingStatistics, *, width: int = 1200, heig
     if not charts_available():
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = statistics_figure(stats, width=width, height=height, dpi=dpi)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+def statistics_figure(stats: ReadingStatistics, *, width: int = 1200, height: int = 380,
+                      dpi: int = 100) -> Figure:
+    """The three charts: readings per day, the score histogram, the two rates. Needs
+    matplotlib. Axes that count readings have whole-number ticks only."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor=FACE)
-    canvas = FigureCanvasAgg(figure)
     per_day, histogram, rates = figure.subplots(1, 3)
     days = [d.strftime("%m-%d") for d, _ in stats.per_day[-30:]]
     per_day.bar(days, [n for _, n in stats.per_day[-30:]], color=BAR)
@@ -52,10 +67,11 @@ def render_statistics_chart(stats: ReadingStatistics, *, width: int = 1200, heig
     rates.set_title(f"{stats.total} readings, {stats.decided} decided")
     for axes in (per_day, histogram, rates):
         _style(axes)
+    for counts in (per_day, histogram):
+        counts.yaxis.set_major_locator(MaxNLocator(integer=True))  # no "0.5 readings"
     per_day.tick_params(axis="x", labelrotation=60, labelsize=7)
     figure.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba()).copy()
+    return figure
 
 
 def _style(axes: object) -> None:
