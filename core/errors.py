@@ -37,6 +37,11 @@ class ImageDecodeError(MammoError):
         super().__init__(f"{Path(path).name}: {reason}")
 
 
+class ExamError(MammoError):
+    """Images could not be grouped into exams as asked: a malformed ``exam.json``, or a split,
+    merge or correction by hand that does not fit the exams it names."""
+
+
 class ModelLoadError(MammoError):
     """No usable model: none installed, a file missing or tampered with, or an engine missing."""
 
