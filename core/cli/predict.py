@@ -1,4 +1,8 @@
-"""``mammo predict PATH... [--json] [--model DIR] [--engine auto|onnx|tf] [--no-store]``."""
+"""``mammo predict PATH... [--json] [--model DIR] [--engine auto|onnx|tf] [--no-store]``.
+
+One row per image, in input order; then one row per exam found among the inputs (rows with an
+``exam`` key and no ``path``; see :mod:`core.cli.exam_rows`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import json
 import sys
 
+from core.cli.exam_rows import exam_line, exam_results, exam_row
 from core.cli.main import (
     EXIT_FAILED,
     EXIT_OK,
@@ -14,6 +19,7 @@ from core.cli.main import (
     add_model_options,
     load_model,
 )
+from core.exams import ImageFile
 from core.reading import ReadOutcome
 
 
@@ -53,10 +59,17 @@ def handle(args: argparse.Namespace) -> int:
                                  max_pixels=settings.max_pixels)
         info = classifier.info
         total = failed = 0
+        # Only what the exam rows need; keeping each outcome would keep every image's pixels.
+        files: list[ImageFile] = []
+        scores: dict[str, float | None] = {}
         for outcome in service.read(args.paths, user_id=user_id):
             total += 1
             row = _row(outcome, info.model_id, info.engine, info.device)
             failed += "error" in row
+            files.append(ImageFile(path=outcome.path,
+                                   meta=outcome.image.meta if outcome.image else None))
+            scores[str(outcome.path)] = (None if "error" in row or outcome.prediction is None
+                                         else outcome.prediction.score)
             if args.json:
                 print(json.dumps(row), flush=True)
             elif "error" in row:
@@ -70,6 +83,8 @@ def handle(args: argparse.Namespace) -> int:
     if total == 0:
         print("mammo: no image files found in the given paths.", file=sys.stderr)
         return EXIT_FAILED
+    for result in exam_results(files, scores, threshold=info.threshold):
+        print(json.dumps(exam_row(result)) if args.json else exam_line(result), flush=True)
     if not args.json:
         kept = "" if user is None else f", kept as {user.username}"
         print(f"{total - failed} read, {failed} failed{kept}; model {info.model_id} "
