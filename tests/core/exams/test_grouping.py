@@ -127,7 +127,7 @@ def test_exam_json_lists_files_of_another_exam_even_a_dicom(tmp_path: Path) -> N
                      STUDY_A: ["kept.dcm"]}
 
 
-def test_a_malformed_exam_json_is_reported_and_its_folder_grouped_as_usual(
+def test_a_malformed_exam_json_is_reported_with_its_folder(
         tmp_path: Path) -> None:
     bad_json, bad_view = tmp_path / "a", tmp_path / "b"
     bad_json.mkdir()
