@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core import __version__
 from core.errors import ImageDecodeError, MammoError
-from core.imaging import MammoImage, iter_image_paths, open_image
+from core.imaging import MammoImage, ensure_mammogram_shape, iter_image_paths, open_image
 from core.inference.classifier import Classifier, Prediction
 from core.store import NewReading, ReadingId, ReadingRecord, Store, UserId
 
@@ -91,8 +91,10 @@ class ReadingService:
         opened: list[tuple[Path, MammoImage | None, MammoError | None]] = []
         for path in batch:
             try:
-                opened.append((path, open_image(path, max_file_bytes=self._max_file_bytes,
-                                                max_pixels=self._max_pixels), None))
+                image = open_image(path, max_file_bytes=self._max_file_bytes,
+                                   max_pixels=self._max_pixels)
+                ensure_mammogram_shape(image)
+                opened.append((path, image, None))
             except ImageDecodeError as exc:
                 opened.append((path, None, exc))
         good = [img for _, img, _ in opened if img is not None]

@@ -5,7 +5,7 @@ this package the same way.
 """
 
 from core.imaging.image import ImageMeta, IntensityScale, MammoImage
-from core.imaging.loader import open_image
+from core.imaging.loader import ensure_mammogram_shape, open_image
 from core.imaging.paths import SUPPORTED_SUFFIXES, iter_image_paths
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "ImageMeta",
     "IntensityScale",
     "MammoImage",
+    "ensure_mammogram_shape",
     "iter_image_paths",
     "open_image",
 ]

@@ -72,6 +72,13 @@ def decode_dicom(
         photometric interpretation, or pixel data that cannot be decoded.
     """
     ds = _read_dataset(data, source_path=source_path, has_preamble=has_preamble)
+    if "PixelData" not in ds and "Rows" not in ds and "PhotometricInterpretation" not in ds:
+        # pydicom stops quietly where a file ends: a cut-off file reads as a data set that
+        # never gets to its image, as does a DICOM object that has none (a report).
+        raise ImageDecodeError(
+            source_path, "the DICOM file holds no image (it is incomplete or damaged, or not "
+            "an image object)"
+        )
     _ensure_mammogram(ds, source_path)
     if "PixelData" not in ds:
         raise ImageDecodeError(source_path, "DICOM file has no pixel data")
@@ -169,10 +176,14 @@ def _ensure_mammogram(ds: Dataset, source_path: str) -> None:
             f"object), not a 2-D mammogram; {_ONLY_MAMMOGRAMS}"
         )
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
-    if photometric not in _GREY:
-        shown = photometric or "(none)"
+    if not photometric and "PixelData" in ds:
         raise ImageDecodeError(
-            source_path, f"DICOM photometric interpretation {shown} is not a greyscale "
+            source_path, "the DICOM file does not say how its pixels are to be shown (no "
+            "photometric interpretation); it may be damaged"
+        )
+    if photometric not in _GREY and "PixelData" in ds:
+        raise ImageDecodeError(
+            source_path, f"DICOM photometric interpretation {photometric} is not a greyscale "
             "mammogram (MONOCHROME1 or MONOCHROME2); colour images are not read"
         )
 
@@ -213,6 +224,11 @@ def _grey_display(stored: np.ndarray, ds: Dataset, source_path: str
     with what the result stands for in the file's values."""
     try:
         modality = apply_modality_lut(stored, ds)
+        if np.issubdtype(modality.dtype, np.floating) and not np.isfinite(modality).all():
+            raise ImageDecodeError(
+                source_path, "the DICOM display settings are invalid (the rescale slope or "
+                "intercept is not a number)"
+            )
         if _has_voi_lut(ds) and np.issubdtype(modality.dtype, np.floating):
             # A VOI LUT is indexed by integers; rescaled values are whole numbers in practice.
             modality = np.rint(modality).astype(np.int64)

@@ -29,10 +29,39 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ""})
 _SNIFF_BYTES = 4096
 
+MIN_SIDE = 8
+"""Fewest pixels a side of an image that is scored (the model's own minimum)."""
+MAX_ASPECT = 10
+"""Longest side of an image that is scored at most this many times its shortest (a mammogram
+is about 1 : 1.3)."""
+
 LINK_LOOP = ("a symbolic link loop (the link leads back to itself, directly or through other "
              "links); skipped")
 LINK_LOOP_TO_FOLDER = ("a symbolic link loop (it leads back to a folder that contains it); "
                        "skipped, the folder itself is read once")
+
+
+def ensure_mammogram_shape(image: MammoImage) -> None:
+    """Refuse to score a picture no mammogram has the size or shape of (it may still be
+    shown): a score for a 1 x 1 image or a 70,000 x 10 strip would mean nothing.
+
+    Raises
+    ------
+    ImageDecodeError
+        A side shorter than :data:`MIN_SIDE`, or one more than :data:`MAX_ASPECT` times the
+        other.
+    """
+    width, height = image.meta.width, image.meta.height
+    if min(width, height) < MIN_SIDE:
+        raise ImageDecodeError(
+            image.meta.source_path, f"the image is only {width} x {height} pixels, too small "
+            f"to be a mammogram (at least {MIN_SIDE} pixels a side)"
+        )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageDecodeError(
+            image.meta.source_path, f"the image is {width} x {height} pixels, not the shape of "
+            f"a mammogram (one side more than {MAX_ASPECT} times the other)"
+        )
 
 
 def open_image(path: str | Path, *, max_file_bytes: int, max_pixels: int) -> MammoImage:
@@ -92,6 +121,10 @@ def _read_bounded(source: str, *, max_file_bytes: int) -> bytes:
             # +1: a file that grew after stat() is caught without reading all of it.
             data = handle.read(max_file_bytes + 1)
     except FileNotFoundError as exc:
+        if os.path.islink(source):
+            raise ImageDecodeError(
+                source, "a broken symbolic link (the file it points to does not exist)"
+            ) from exc
         raise ImageDecodeError(source, "file not found") from exc
     except PermissionError as exc:
         raise ImageDecodeError(source, "permission denied") from exc
@@ -152,11 +185,18 @@ def _decode(data: bytes, *, source_path: str, name: str, max_pixels: int) -> Mam
         )
     if _looks_like_text(data):
         raise ImageDecodeError(source_path, "not an image file (it contains text)")
-    if Path(name).suffix.lower() in _DICOM_SUFFIXES:
+    if _dicom_suffix(name):
         return decode_dicom(
             data, source_path=source_path, max_pixels=max_pixels, has_preamble=False
         )
     raise ImageDecodeError(source_path, "not a supported image format")
+
+
+def _dicom_suffix(name: str) -> bool:
+    """``.dcm``, ``.dicom`` or none; an all-digit "suffix" is part of a UID file name
+    (``1.2.840.113619.2.55``), as the folder walk also takes it."""
+    suffix = Path(name).suffix.lower()
+    return suffix in _DICOM_SUFFIXES or suffix[1:].isdigit()
 
 
 def _sniff(data: bytes) -> FileFormat | None:

@@ -21,7 +21,8 @@ def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     Files named explicitly pass through unchanged, whatever their suffix, and so do paths that
     do not exist: the user asked for them, so each must get its own result or error line.
     Folders are walked recursively in sorted order, keeping files with a supported suffix or
-    none, and skipping hidden files and folders (names starting with ``.``). A symbolic link
+    none (also what only looks like a file: a broken link, a named pipe, so that each gets its
+    error), and skipping hidden files and folders (names starting with ``.``). A symbolic link
     loop (a link to itself, or to a folder that contains it) is yielded as it is, never
     followed, so that opening it gives that one path its own error and the walk goes on.
     """
@@ -66,14 +67,15 @@ def _walk(folder: Path, *, ancestors: frozenset[tuple[int, int]]) -> Iterator[Pa
             if is_dir and _identity(path) in ancestors:
                 yield path  # a link back to a folder being walked: walking it never ends
                 continue
-            is_file = not is_dir and entry.is_file()
         except OSError:
             # A link to itself (ELOOP) or one that vanished: open_image says which.
             yield path
             continue
         if is_dir:
             yield from _walk(path, ancestors=ancestors)
-        elif is_file and _is_candidate(entry.name):
+        elif _is_candidate(entry.name):
+            # Also a broken link, a named pipe or a socket named like an image: open_image
+            # refuses it by name (without opening it), where skipping it would hide it.
             yield path
 
 

@@ -50,7 +50,17 @@ def decode_raster(
     plugin = _PLUGINS[file_format]
     try:
         image = plugin(io.BytesIO(data))
-    except (SyntaxError, OSError, ValueError) as exc:
+    except ValueError as exc:
+        if "too large" in str(exc).lower():
+            # Pillow's limit on compressed text chunks (a PNG text bomb), met before pixels.
+            raise ImageDecodeError(
+                source_path, f"the {file_format} file holds a text comment too large to read "
+                "safely (a decompression bomb)"
+            ) from exc
+        raise ImageDecodeError(
+            source_path, f"the file is incomplete or damaged (unreadable {file_format} header)"
+        ) from exc
+    except (SyntaxError, OSError) as exc:
         raise ImageDecodeError(
             source_path, f"the file is incomplete or damaged (unreadable {file_format} header)"
         ) from exc
@@ -107,6 +117,10 @@ def _stored_array(image: ImageFile.ImageFile, source_path: str) -> tuple[np.ndar
                 source_path, "32-bit integer images are not supported (only 8 and 16 bit)"
             )
         return values.astype(np.uint16), 16
+    if mode.startswith("F"):
+        raise ImageDecodeError(
+            source_path, "floating-point images are not supported (only 8 and 16 bit)"
+        )
     raise ImageDecodeError(
         source_path, f"pixel format {mode} is not supported (only 8 and 16 bit grey or colour)"
     )

@@ -1,0 +1,1 @@
+"""Bad (and valid-but-odd) input files, made by code: see :mod:`tests.corpus.generate`."""
