@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import logging
 import sys
 import traceback
@@ -56,8 +57,16 @@ def _log_unexpected(exc: BaseException) -> str:
         return "(the log could not be written)"
 
 
+def _print_file_names_as_given() -> None:
+    """Write a file name that is not valid UTF-8 (a Latin-1 export) as the bytes the file
+    system holds, as ``ls`` does, instead of failing the batch on its result line."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="surrogateescape")
+
+
 def run(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
+    _print_file_names_as_given()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler: Handler = args.handler
     try:

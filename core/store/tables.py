@@ -7,6 +7,7 @@ These classes are private to ``core.store``: callers get the frozen records of
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +58,33 @@ class UtcDateTime(TypeDecorator[datetime]):
         return datetime.fromisoformat(value).astimezone(UTC)
 
 
+class FilePath(TypeDecorator[str]):
+    """A file's path, as text; a name that is not valid UTF-8 as its bytes, so it is kept.
+
+    A file system may hold names in another encoding (a Latin-1 export on a Linux disk).
+    Python carries their odd bytes as lone surrogates, which SQLite's text cannot hold; such
+    a path is stored as the bytes the file system gave, and comes back unchanged. Every
+    other path stays plain text, as before.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
+        if value is None:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return os.fsencode(value)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, bytes):
+            return os.fsdecode(value)
+        return value
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UtcDateTime(), float: Float()}
@@ -90,7 +118,7 @@ class Image(Base):
     __table_args__ = (UniqueConstraint("source_path", "pixel_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_path: Mapped[str] = mapped_column(Text)
+    source_path: Mapped[str] = mapped_column(FilePath)
     pixel_sha256: Mapped[str] = mapped_column(String(64), index=True)
     width: Mapped[int]
     height: Mapped[int]

@@ -143,16 +143,17 @@ def write_valid(folder: Path, count: int, *, first: int = 100) -> list[Path]:
             for i in range(first, first + count)]
 
 
-def write_many_files(folder: Path, count: int = 10_000) -> tuple[int, int]:
-    """``count`` tiny files in one folder: every tenth a valid 8 x 8 PGM, the rest empty,
-    text or cut short. Returns (valid, broken)."""
+def write_many_files(folder: Path, count: int = 10_000, *, valid_every: int = 50
+                     ) -> tuple[int, int]:
+    """``count`` tiny files in one folder: every ``valid_every``-th a valid 8 x 8 PGM (each a
+    different picture), the rest empty, text or cut short. Returns (valid, broken)."""
     folder.mkdir(parents=True, exist_ok=True)
     broken_kinds = (b"", b"not an image\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0\x00")
     valid = 0
     for i in range(count):
-        if i % 10 == 0:
-            pixels = np.full((8, 8), i % 251, dtype=np.uint8)
-            pixels[0, 0] = i // 251  # a different picture per file
+        if i % valid_every == 0:
+            pixels = np.full((8, 8), 60, dtype=np.uint8)
+            pixels[0, :2] = i % 256, i // 256  # a different picture per file
             data = b"P5\n8 8\n255\n" + pixels.tobytes()
             valid += 1
         else:
@@ -169,3 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in write_corpus(Path(args[0])).items():
         print(f"{name}\t{path}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -211,3 +211,17 @@ def test_closed_store_refuses_work(store_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.list_readings()
+
+
+def test_a_path_that_is_not_utf8_is_kept_as_the_file_system_gave_it(store: Store) -> None:
+    """A Latin-1 file name on a UTF-8 system reaches Python with lone surrogates, which SQLite
+    text cannot hold: the reading is kept all the same, under the very same path."""
+    latin1 = os.fsdecode(b"/export/caf\xe9/LCC.dcm")
+    user_id = store.ensure_user("alice")
+    image_id = store.add_image(make_image_meta(3, source_path=latin1))
+    store.add_reading(make_new_reading(image_id=image_id, user_id=user_id))
+
+    assert store.add_image(make_image_meta(3, source_path=latin1)) == image_id
+    assert [r.source_path for r in store.list_readings()] == [latin1]
+    assert [r.source_path for r in store.list_readings(text="LCC")] == [latin1]
+    assert os.fsencode(store.list_readings()[0].source_path) == b"/export/caf\xe9/LCC.dcm"
