@@ -24,11 +24,13 @@ def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
     none (also what only looks like a file: a broken link, a named pipe, so that each gets its
     error), and skipping hidden files and folders (names starting with ``.``). A symbolic link
     loop (a link to itself, or to a folder that contains it) is yielded as it is, never
-    followed, so that opening it gives that one path its own error and the walk goes on.
+    followed, so that opening it gives that one path its own error and the walk goes on;
+    named explicitly too, so that expanding what was expanded gives the same paths (the app
+    expands a folder to list its rows, then reads those rows).
     """
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if path.is_dir() and not is_link_loop(path):
             yield from _walk(path, ancestors=frozenset())
         else:
             yield path

@@ -49,3 +49,12 @@ def test_a_bare_dicom_named_by_its_uid_opens(tmp_path: Path) -> None:
     assert path.suffix == ".99"
 
     assert open_image(path, **LIMITS).meta.file_format == "DICOM"
+
+
+def test_expanding_the_expanded_corpus_gives_the_same_paths(tmp_path: Path) -> None:
+    """The app lists a folder's files as rows, then reads those rows: a link loop among them
+    must not be walked again (it would read the whole folder a second time)."""
+    write_corpus(tmp_path / "corpus")
+    walked = list(iter_image_paths([tmp_path / "corpus"]))
+
+    assert list(iter_image_paths(walked)) == walked
