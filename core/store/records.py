@@ -289,3 +289,86 @@ class MergeResult:
     readings_added: int = 0
     decisions_added: int = 0
     unresolved: tuple[RemoteReading, ...] = ()
+
+
+# Per-breast assessments ---------------------------------------------------------------------
+
+AssessmentId = NewType("AssessmentId", str)
+BreastSide = Literal["L", "R"]
+ReadingMode = Literal["with_model", "blinded", "without_model"]
+"""How the reader saw the model when signing: its output shown, hidden by the blinded first
+read, or not there at all (no model installed, or the reader chose to read without it)."""
+
+BREAST_SIDES: tuple[BreastSide, ...] = ("R", "L")
+BIRADS_CATEGORIES: tuple[str, ...] = ("0", "1", "2", "3", "4A", "4B", "4C", "5", "6")
+DENSITIES: tuple[str, ...] = ("a", "b", "c", "d")
+READING_MODES: tuple[ReadingMode, ...] = ("with_model", "blinded", "without_model")
+
+
+@dataclass(frozen=True)
+class FindingMark:
+    """A finding the reader marked on one image of the breast.
+
+    ``x`` and ``y`` are in the image's original pixels, from the top-left corner of the
+    picture as the file stores it (not as shown: a right breast hung mirrored is mirrored
+    back), so a mark lands on the same tissue in any viewer and at any zoom.
+    """
+
+    image_path: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class ModelOpinion:
+    """What the model said about the breast, as the reader was shown it when signing."""
+
+    model_id: str
+    score: float
+    label: Label
+    threshold: float
+
+
+@dataclass(frozen=True)
+class NewAssessment:
+    """A reader's assessment of one breast of one exam, to sign.
+
+    ``birads`` is one of :data:`BIRADS_CATEGORIES`, ``density`` an ACR letter (a-d) or None.
+    ``model`` is the model's output the reader saw (only with ``mode`` ``"with_model"``), and
+    ``agrees_with_model`` their verdict on it (None when they saw none). An amendment names
+    the latest assessment of the same breast by the same reader and gives its reason.
+    """
+
+    exam_id: str
+    side: BreastSide
+    user_id: UserId
+    birads: str
+    density: str | None = None
+    marks: tuple[FindingMark, ...] = ()
+    note: str = ""
+    mode: ReadingMode = "without_model"
+    model: ModelOpinion | None = None
+    agrees_with_model: bool | None = None
+    amends_id: AssessmentId | None = None
+    amend_reason: str = ""
+
+
+@dataclass(frozen=True)
+class AssessmentRecord:
+    """One signed assessment of a breast; never changed (an amendment is a new record)."""
+
+    id: AssessmentId
+    exam_id: str
+    side: BreastSide
+    user_id: UserId
+    username: str
+    birads: str
+    density: str | None
+    marks: tuple[FindingMark, ...]
+    note: str
+    mode: ReadingMode
+    model: ModelOpinion | None
+    agrees_with_model: bool | None
+    signed_at: datetime
+    amends_id: AssessmentId | None
+    amend_reason: str

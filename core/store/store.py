@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import StoreError
 from core.store import outbox, queries
+from core.store.assessments import AssessmentBook
 from core.store.database import WRITE_OPTION, create_store_engine, store_error
 from core.store.migration import migrate
 from core.store.records import (
@@ -75,6 +76,7 @@ class Store:
         self._sync = SyncLedger(
             self._session, clock=clock, hasher=self._hasher, dummy_hash=self._get_dummy_hash
         )
+        self._assessments = AssessmentBook(self._session, clock=clock)
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock = _utc_now) -> Store:
@@ -109,6 +111,11 @@ class Store:
     def sync(self) -> SyncLedger:
         """The sync client's bookkeeping: server accounts, conflicts, pulled readings."""
         return self._sync
+
+    @property
+    def assessments(self) -> AssessmentBook:
+        """The readers' signed per-breast assessments (BI-RADS, density, marks, note)."""
+        return self._assessments
 
     def close(self) -> None:
         """Close the pooled connections. Safe to call twice; the store is unusable afterwards."""

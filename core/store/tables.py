@@ -181,6 +181,63 @@ class Feedback(Base):
     sync_state: Mapped[str] = mapped_column(String(10), default="pending")
 
 
+class BreastAssessment(Base):
+    """A reader's signed assessment of one breast of one exam; never updated in place.
+
+    Keyed by the exam's id (``core.exams``: a Study Instance UID, an ``exam.json`` id, a name
+    or a folder) and the side; an amendment is a new row naming the one it replaces, with its
+    reason. It needs no reading: a breast is assessed with or without a model. Local only: the
+    server's readings have no place for a breast's assessment yet.
+    """
+
+    __tablename__ = "breast_assessments"
+    __table_args__ = (
+        CheckConstraint(_one_of("side", ("L", "R")), name="side"),
+        CheckConstraint(
+            _one_of("birads", ("0", "1", "2", "3", "4A", "4B", "4C", "5", "6")), name="birads"
+        ),
+        CheckConstraint("density IS NULL OR density IN ('a', 'b', 'c', 'd')", name="density"),
+        CheckConstraint(_one_of("mode", ("with_model", "blinded", "without_model")), name="mode"),
+        CheckConstraint(
+            "model_label IS NULL OR model_label IN ('Positive', 'Negative')", name="model_label"
+        ),
+        Index("ix_breast_assessments_exam", "exam_id", "side", "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    exam_id: Mapped[str] = mapped_column(FilePath)
+    side: Mapped[str] = mapped_column(String(1))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    birads: Mapped[str] = mapped_column(String(2))
+    density: Mapped[str | None] = mapped_column(String(1))
+    note: Mapped[str] = mapped_column(Text, default="")
+    mode: Mapped[str] = mapped_column(String(16))
+    # The model's output for this breast as shown when signing (all NULL when none was shown).
+    model_id: Mapped[str | None] = mapped_column(String(100))
+    model_score: Mapped[float | None]
+    model_label: Mapped[str | None] = mapped_column(String(8))
+    model_threshold: Mapped[float | None]
+    agrees_with_model: Mapped[bool | None]
+    signed_at: Mapped[datetime]
+    # Unique: an assessment is amended at most once, so each breast's history is one chain.
+    amends_id: Mapped[str | None] = mapped_column(
+        ForeignKey("breast_assessments.id"), unique=True
+    )
+    amend_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class FindingMarkRow(Base):
+    """A finding marked on one image, in the image's original pixels (see ``FindingMark``)."""
+
+    __tablename__ = "finding_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("breast_assessments.id"), index=True)
+    image_path: Mapped[str] = mapped_column(FilePath)
+    x: Mapped[float]
+    y: Mapped[float]
+
+
 class Outbox(Base):
     """Changes waiting for the server, written in the same transaction as the change itself."""
 
