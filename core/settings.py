@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     ca_cert: Path | None = None
     offline_login_days: int = Field(default=7, ge=0)
     theme: Literal["dark", "light"] = "dark"
+    blinded_first_read: bool = Field(
+        default=False,
+        description="Hide the model's score and heatmap of an exam until the reader has signed "
+                    "a first assessment of each breast; the model's output is shown after.")
 
     @property
     def resolved_model_dir(self) -> Path:

@@ -32,6 +32,14 @@ def test_site_then_user_file_then_environment(isolated_env: Path, monkeypatch):
     assert load_settings().engine == "tf"  # the environment wins over both
 
 
+def test_it_presets_the_blinded_first_read_in_the_site_file(isolated_env: Path):
+    assert load_settings().blinded_first_read is False  # off unless IT or the reader asks
+    site = isolated_env / "site" / "mammo-workstation"
+    site.mkdir(parents=True)
+    (site / "site.toml").write_text("blinded_first_read = true\n")
+    assert load_settings().blinded_first_read is True
+
+
 def test_bad_values_and_unknown_keys_are_refused(isolated_env: Path, monkeypatch):
     user = isolated_env / "config" / "mammo-workstation"
     user.mkdir(parents=True)
