@@ -76,7 +76,8 @@ class AssessmentBook:
                                      "store; it was not saved.")
                 latest = _latest(session, exam_id=new.exam_id, side=new.side,
                                  user_id=new.user_id)
-                if latest is not None and _same(new, _to_record(session, latest, user.username)):
+                if latest is not None and says_the_same(new, _to_record(session, latest,
+                                                                         user.username)):
                     continue
                 _check_chain(new, latest)
                 row = BreastAssessment(
@@ -169,8 +170,9 @@ def _latest(session: Session, *, exam_id: str, side: str, user_id: int
         .limit(1)).first()
 
 
-def _same(new: NewAssessment, latest: AssessmentRecord) -> bool:
-    """Whether ``new`` says what ``latest`` says (how it was signed does not count)."""
+def says_the_same(new: NewAssessment, latest: AssessmentRecord) -> bool:
+    """Whether ``new`` says what ``latest`` says: BI-RADS, density, note, verdict on the model
+    and marks (how it was signed, with or without the model, does not count)."""
     return ((new.birads, new.density, new.note.strip(), new.agrees_with_model,
              _mark_set(new.marks))
             == (latest.birads, latest.density, latest.note, latest.agrees_with_model,
