@@ -29,10 +29,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.errors import ExamError
-from core.exams.model import UNKNOWN, Exam, ExamId, ExamImage, GroupedBy, ImageFile, Laterality
+from core.exams.model import (
+    UNKNOWN,
+    Exam,
+    ExamId,
+    ExamImage,
+    GroupedBy,
+    ImageFacts,
+    ImageFile,
+    Laterality,
+)
 from core.exams.sidecar import ExamFacts, Sidecar
 from core.exams.sides import laterality_and_view, name_parts
-from core.imaging import ImageMeta
 from core.imaging.views import normalise_side, normalise_view
 
 _IDENTITY = ("patient_id", "patient_name", "birth_date", "study_date", "accession",
@@ -46,7 +54,7 @@ class _Group:
     grouped_by: GroupedBy
     facts: ExamFacts | None
     images: list[ExamImage]
-    metas: list[ImageMeta]
+    metas: list[ImageFacts]
     folder: Path
 
 
@@ -203,7 +211,7 @@ def _exam(group: _Group) -> Exam:
                 **details)
 
 
-def _meta_value(meta: ImageMeta, name: str) -> str | None:
+def _meta_value(meta: ImageFacts, name: str) -> str | None:
     return meta.accession_number if name == "accession" else getattr(meta, name)
 
 

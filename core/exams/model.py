@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NewType
-
-from core.imaging import ImageMeta
+from typing import Literal, NewType, Protocol
 
 ExamId = NewType("ExamId", str)
 """A Study Instance UID, the id an ``exam.json`` gives, a name's exam part, or a folder."""
@@ -19,13 +17,38 @@ GroupedBy = Literal["study_uid", "sidecar", "name", "folder", "hand"]
 """Which rule put an exam's images together (see :mod:`core.exams.grouping`)."""
 
 
+class ImageFacts(Protocol):
+    """What grouping reads about an image: its side and view as the file states them, and
+    whose exam it is. :class:`core.imaging.ImageMeta` has these (read from the file), and so
+    has the store's record of an image read before (``core.store.ImageIdentity``)."""
+
+    @property
+    def laterality(self) -> str | None: ...
+    @property
+    def view_position(self) -> str | None: ...
+    @property
+    def study_instance_uid(self) -> str | None: ...
+    @property
+    def patient_id(self) -> str | None: ...
+    @property
+    def patient_name(self) -> str | None: ...
+    @property
+    def birth_date(self) -> str | None: ...
+    @property
+    def study_date(self) -> str | None: ...
+    @property
+    def accession_number(self) -> str | None: ...
+    @property
+    def manufacturer(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class ImageFile:
     """One input file as grouping sees it; ``meta`` is None when it could not be opened (it
     is still listed in its exam, so that a missing view is visible)."""
 
     path: Path
-    meta: ImageMeta | None = None
+    meta: ImageFacts | None = None
 
 
 @dataclass(frozen=True)

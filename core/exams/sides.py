@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from core.exams.model import UNKNOWN, Laterality
-from core.imaging import ImageMeta
+from core.exams.model import UNKNOWN, ImageFacts, Laterality
 from core.imaging.views import Side, normalise_side, normalise_view
 
 _NAME_VIEWS = ("CC", "MLO")
@@ -40,7 +39,7 @@ class NameParts:
     exam: str | None
 
 
-def laterality_and_view(path: str, meta: ImageMeta | None, *,
+def laterality_and_view(path: str, meta: ImageFacts | None, *,
                         stated: tuple[Side | None, str | None] = (None, None)
                         ) -> tuple[Laterality, str]:
     """The image's breast side (``L``, ``R`` or ``"unknown"``) and view (``CC``, ``MLO``, ...
