@@ -46,7 +46,13 @@ def _interval(values: tuple[float, float]) -> list[float]:
 
 
 def peak_inside(peak: tuple[float, float], findings: Sequence[Finding]) -> bool:
-    return any((peak[0] - f.x) ** 2 + (peak[1] - f.y) ** 2 <= f.radius ** 2 for f in findings)
+    """Whether the peak lies in a finding: its box (DDSM) or its circle (mini-MIAS)."""
+    def inside(f: Finding) -> bool:
+        if f.half_w is not None and f.half_h is not None:
+            return abs(peak[0] - f.x) <= f.half_w and abs(peak[1] - f.y) <= f.half_h
+        return (peak[0] - f.x) ** 2 + (peak[1] - f.y) ** 2 <= f.radius ** 2
+
+    return any(inside(f) for f in findings)
 
 
 def summarise(y: np.ndarray, p: np.ndarray, groups: Sequence[str], *, threshold: float,

@@ -1,8 +1,9 @@
 """A tiny, untrained model with the shipped model's interface, for engine and CLI tests.
 
-Same input (n, 128, 128, 1), same outputs (score, 4x4 feature map), same head
-(GlobalAveragePooling -> Dropout -> Dense -> sigmoid), exported by the same code as the real
-model. Its scores mean nothing; it only proves the plumbing.
+Same input (the whole canvas, (n, 512, 512, 1)), same outputs (score, feature map with one
+cell per 32 pixels), same head (GlobalAveragePooling -> Dropout -> Dense -> sigmoid), the same
+map pooling, exported by the same code as the real model. Its scores mean nothing; it only
+proves the plumbing.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-def build_tiny_patch_model():
+def build_tiny_patch_model(size: int | None = None):
     import keras
+
+    from core.inference.preprocess import CANVAS
 
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_dtype_policy("float32")
-    inp = keras.Input((128, 128, 1), name="patch")
+    size = size or CANVAS
+    inp = keras.Input((size, size, 1), name="patch")
     x = keras.layers.Rescaling(2.0, offset=-1.0)(inp)
-    for filters in (8, 12, 16, 24, 32):  # 128 -> 4
+    for filters in (8, 12, 16, 24, 32):  # size -> size / 32
         x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
     features = keras.layers.Activation("linear", name="features")(x)
     pooled = keras.layers.GlobalAveragePooling2D(name="gap")(features)
@@ -37,10 +41,10 @@ def make_tiny_model_dir(folder: Path, *, model_id: str = "tiny-test-model",
     from core.training.export import export_model_folder
 
     export_model_folder(build_tiny_patch_model(), folder, {
-        "id": model_id, "input_size": 128, "canvas": CANVAS,
+        "id": model_id, "input_size": CANVAS, "canvas": CANVAS,
         "preprocessing_version": PREPROCESSING_VERSION, "threshold": threshold,
         "calibration": {"method": "platt", "a": 1.0, "b": 0.0},
-        "aggregation": {"method": "lse2"},
+        "aggregation": {"method": "map-win4-max"},
         "training": {"patients": ["rsna-105"]},
     })
     return folder

@@ -1,6 +1,9 @@
 """``mammo train --out models/<id> [--data DIR ...] [--epochs N] [--seed S] [--resume]``.
 
-Preprocesses the data sets into a pack, trains the cross-validation runs and the final model
+The default recipe is ``two-stage`` (:mod:`core.training.two_stage`: gates, a lesion model on
+the located film lesions, then the cancer model over it). ``--recipe mil`` is the first
+recipe (image labels only, multiple-instance learning over a grid of patches), kept to
+reproduce the earlier runs; it preprocesses the data sets into a pack, trains the cross-validation runs and the final model
 (resumable from checkpoints), chooses pooling, calibration and threshold on the out-of-fold
 predictions, exports the model folder, evaluates it on the held-out test patients and writes
 the model card. ``--from-work`` finishes a run trained elsewhere (e.g. on a GPU machine).
@@ -41,7 +44,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-work", action="store_true",
                    help="skip training: finish from results already in --work")
     p.add_argument("--hardware", default=None, help="what trained it, for the model card")
+    p.add_argument("--recipe", choices=["two-stage", "mil"], default="two-stage",
+                   help="two-stage (default): lesions first, then cancer; mil: the first "
+                        "recipe, image labels only")
+    p.add_argument("--gate-scale", type=float, default=1.0,
+                   help="two-stage: fraction of the gates' steps (smoke runs only)")
     p.set_defaults(handler=handle)
+
+
+def _two_stage(args: argparse.Namespace) -> int:
+    from core.training.two_stage import main as two_stage_main
+
+    work = args.work or args.out.with_name(args.out.name + ".work")
+    argv = ["all", "--work", str(work), "--out", str(args.out), "--seed", str(args.seed),
+            "--stage1-epochs", str(args.epochs), "--gate-scale", str(args.gate_scale)]
+    for d in args.data or []:
+        argv += ["--data", str(d)]
+    if args.time_budget:
+        argv += ["--stage1-budget", str(args.time_budget)]
+    if args.hardware:
+        argv += ["--hardware", args.hardware]
+    if args.limit:
+        argv += ["--limit", str(args.limit)]
+    return two_stage_main(argv)
 
 
 def _default_data() -> list[Path]:
@@ -51,6 +76,8 @@ def _default_data() -> list[Path]:
 
 def handle(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.recipe == "two-stage":
+        return _two_stage(args)
     from core.evaluation import evaluate_samples, reliability_plot
     from core.inference.classifier import Classifier
     from core.training.card import write_card

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from core.errors import InferenceError, ModelLoadError
-from core.inference.aggregate import aggregate
+from core.inference.aggregate import MAP_METHODS, aggregate, aggregate_map
 from core.inference.engine import DeviceName, Engine, EngineName, create_engine
 from core.inference.manifest import ModelManifest, load_manifest
 from core.inference.preprocess import PREPROCESSING_VERSION, Geometry, preprocess, to_patches
@@ -71,6 +71,16 @@ def performance_summary(data: dict) -> str:
             parts.append(f"{name.upper()} AUC {r['auc']:.2f} ({r['auc_ci'][0]:.2f}-"
                          f"{r['auc_ci'][1]:.2f})")
     return ("held-out patients: " + ", ".join(parts)) if parts else "no held-out evaluation"
+
+
+def heatmap_peak(cam: np.ndarray, *, canvas: int, refine: int = 4) -> tuple[float, float]:
+    """Canvas (x, y) of the heatmap's maximum, found on the map upsampled bilinearly
+    ``refine`` times (the overlay the reader sees), so the peak is not stuck to cell centres."""
+    h, w = cam.shape
+    img = Image.fromarray(np.ascontiguousarray(cam, dtype=np.float32), mode="F")
+    up = np.asarray(img.resize((w * refine, h * refine), Image.Resampling.BILINEAR))
+    row, col = np.unravel_index(int(np.argmax(up)), up.shape)
+    return (col + 0.5) * canvas / up.shape[1], (row + 0.5) * canvas / up.shape[0]
 
 
 class Classifier:
@@ -137,11 +147,14 @@ class Classifier:
         h, w = cam.shape[1:]
         full = cam.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
         patch_logits = cam.mean(axis=(1, 2))
-        image_logit = float(aggregate(patch_logits[None, :], self.manifest.aggregation)[0])
+        method = self.manifest.aggregation
+        if method in MAP_METHODS:
+            image_logit = aggregate_map(full, method)
+        else:
+            image_logit = float(aggregate(patch_logits[None, :], method)[0])
         score = float(sigmoid(self._a * image_logit + self._c))
-        row, col = np.unravel_index(int(np.argmax(full)), full.shape)
-        cell = self.manifest.canvas / full.shape[0]
-        peak = geometry.to_original((col + 0.5) * cell, (row + 0.5) * cell)
+        px, py = heatmap_peak(full, canvas=self.manifest.canvas)
+        peak = geometry.to_original(px, py)
         threshold = self.manifest.threshold
         return Prediction(score=score, label="Positive" if score >= threshold else "Negative",
                           threshold=threshold, image_logit=image_logit,

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-PREPROCESSING_VERSION = "crop-square384-grid3-v2"
-CANVAS = 384
+PREPROCESSING_VERSION = "crop-square512-v3"
+CANVAS = 512
 PATCH = 128
 _MASK_SIZE = 256
+_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -108,15 +109,19 @@ def _longest_run(flags: np.ndarray) -> tuple[int, int]:
 
 def _breast_box(small: np.ndarray) -> tuple[float, float, float, float]:
     """Bounding box of the breast on a small, left-facing image, as fractions."""
-    # Half of Otsu: on film, Otsu splits dense from fatty tissue, not breast from background.
-    mask = small > max(0.5 * _otsu(small), 0.04)
-    cols = mask.mean(axis=0) > 0.02
+    # A quarter of Otsu: on film, Otsu splits dense from fatty tissue, and half of it still
+    # cut off the darker skin line and nipple (v2 cropped mdb001 40 px inside its skin line).
+    mask = small > max(0.25 * _otsu(small), 0.03)
+    cols = mask.mean(axis=0) > 0.01
     c0, c1 = _longest_run(cols)
-    rows = mask[:, c0:c1].mean(axis=1) > 0.02
+    rows = mask[:, c0:c1].mean(axis=1) > 0.01
     r0, r1 = _longest_run(rows)
     h, w = small.shape
     if (c1 - c0) < w * 0.1 or (r1 - r0) < h * 0.1:  # nearly blank: keep everything
         return 0.0, 0.0, 1.0, 1.0
+    # A margin keeps the skin line whole where the threshold still falls inside it.
+    mx, my = round(_MARGIN * w), round(_MARGIN * h)
+    c0, r0, c1, r1 = max(0, c0 - mx), max(0, r0 - my), min(w, c1 + mx), min(h, r1 + my)
     return c0 / w, r0 / h, c1 / w, r1 / h
 
 

@@ -63,6 +63,8 @@ def _beyond(b: dict[str, Any] | None) -> list[str]:
         f"- model alone: AUC {_fig(b['model_alone'], 'auc')}",
         f"- statistics alone: AUC {_fig(b['statistics_alone'], 'auc')}",
         f"- statistics + model: AUC {_fig(b['statistics_plus_model'], 'auc')}",
+        *([f"- difference (statistics + model minus statistics alone, paired bootstrap over"
+           f" patients): {_fig(b, 'difference')}"] if "difference" in b else []),
         "If the last two agree, what the model knows the statistics know too (breast density,"
         " scanner, processing, site): its score is then not evidence of cancer.", ""]
 

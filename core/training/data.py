@@ -23,12 +23,15 @@ class Finding:
     y: float  # original pixels, from the top
     radius: float
     malignant: bool
+    # Half width and height of a box (DDSM); a circle (mini-MIAS) has neither.
+    half_w: float | None = None
+    half_h: float | None = None
 
 
 @dataclass(frozen=True)
 class Sample:
     key: str  # "<dataset>/<relative file>", unique
-    dataset: str  # "rsna" | "mias"
+    dataset: str  # "rsna" | "mias" | "ddsm"
     path: Path
     patient_id: str
     label: int
@@ -78,6 +81,22 @@ def load_mias(folder: Path) -> list[Sample]:
     ]
 
 
+def load_ddsm(folder: Path) -> list[Sample]:
+    """DDSM films with one lesion box each. Every image holds a lesion and there are no
+    cancer-free DDSM images, so ``label`` is 1 ("holds a located lesion"), never to be read as an
+    image-level cancer label (the model would learn "film = cancer")."""
+    samples = []
+    for r in _read_csv(folder / "boxes.csv"):
+        x0, y0, x1, y1 = (float(r[k]) for k in ("x0", "y0", "x1", "y1"))
+        box = Finding(x=(x0 + x1) / 2, y=(y0 + y1) / 2, radius=max(x1 - x0, y1 - y0) / 2,
+                      malignant=r.get("case_pathology", "") == "Cancer",
+                      half_w=(x1 - x0) / 2, half_h=(y1 - y0) / 2)
+        samples.append(Sample(key=f"ddsm/{r['file']}", dataset="ddsm",
+                              path=folder / "images" / r["file"],
+                              patient_id=f"ddsm-{r['case_id']}", label=1, findings=(box,)))
+    return samples
+
+
 def load_folder(folder: Path) -> list[Sample]:
     """Samples of a folder laid out like one of the two data sets."""
     folder = Path(folder)
@@ -85,7 +104,9 @@ def load_folder(folder: Path) -> list[Sample]:
         return load_rsna(folder)
     if (folder / "labels_per_image.csv").is_file():
         return load_mias(folder)
+    if (folder / "boxes.csv").is_file():
+        return load_ddsm(folder)
     raise DatasetError(
-        f"{folder} is not laid out like a known data set: expected labels.csv (RSNA layout) "
-        "or labels_per_image.csv (mini-MIAS layout)."
+        f"{folder} is not laid out like a known data set: expected labels.csv (RSNA layout), "
+        "labels_per_image.csv (mini-MIAS layout) or boxes.csv (DDSM lesion boxes)."
     )

@@ -19,7 +19,13 @@ import numpy as np
 
 from core.inference.aggregate import METHODS, aggregate
 from core.inference.preprocess import PREPROCESSING_VERSION
-from core.metrics import fit_platt, roc_auc, sigmoid, threshold_at_specificity
+from core.metrics import (
+    bootstrap_ci,
+    fit_platt,
+    roc_auc,
+    sigmoid,
+    threshold_at_specificity,
+)
 from core.training.model import PATCH
 
 OPERATING_SPECIFICITY = 0.80
@@ -196,11 +202,20 @@ def incremental_value(index: dict[str, Any], pack_dir: Path, chosen: dict[str, A
         rep = summarise(y_test, sigmoid(score), groups, threshold=0.5)
         return {"auc": rep["auc"], "auc_ci": rep["auc_ci"]}
 
+    both = np.column_stack([combined(np.hstack([s_test, m_test])), stats_only(s_test)])
+
+    def gain(yy: np.ndarray, ss: np.ndarray) -> float:
+        return roc_auc(yy, ss[:, 0]) - roc_auc(yy, ss[:, 1])
+
+    lo, hi = bootstrap_ci(gain, y_test, both, groups=groups, n=1000, seed=0)
     return {"dataset": dataset, "held_out_images": len(test),
             "statistics": [k.replace("_", " ") for k in CANVAS_STATS],
             "model_alone": auc(m_test[:, 0]),
-            "statistics_alone": auc(stats_only(s_test)),
-            "statistics_plus_model": auc(combined(np.hstack([s_test, m_test])))}
+            "statistics_alone": auc(both[:, 1]),
+            "statistics_plus_model": auc(both[:, 0]),
+            # Paired over the same bootstrap resamples of patients.
+            "difference": round(gain(y_test, both), 4),
+            "difference_ci": [round(lo, 4), round(hi, 4)]}
 
 
 def build_manifest(*, model_id: str, chosen: dict[str, Any], results: dict[str, Any],

@@ -64,7 +64,10 @@ def _pack_one(sample: Sample, out: Path, canvas: int) -> dict[str, Any]:
     findings = []
     for f in sample.findings:
         cx, cy = pre.geometry.to_canvas(f.x, f.y)
-        findings.append({"x": cx, "y": cy, "rx": f.radius * sx, "ry": f.radius * sy,
+        hw = f.radius if f.half_w is None else f.half_w
+        hh = f.radius if f.half_h is None else f.half_h
+        findings.append({"x": cx, "y": cy, "rx": hw * sx, "ry": hh * sy,
+                         "box": f.half_w is not None,
                          "malignant": f.malignant, "orig": asdict(f)})
     return {"key": sample.key, "dataset": sample.dataset, "patient_id": sample.patient_id,
             "label": sample.label, "file": name, "pixel_sha256": image.meta.pixel_sha256,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.inference.preprocess import needs_inversion, preprocess, to_patches
+from core.imaging import open_image
+from core.inference.preprocess import CANVAS, needs_inversion, preprocess, to_patches
+from core.training.data import load_mias
+from tests.conftest import FIXTURES
 
 
 def make_breast(h: int = 600, w: int = 480, *, side: str = "left") -> np.ndarray:
@@ -40,7 +43,7 @@ def test_canvas_is_cropped_to_the_breast_and_square():
     img[200:800, 0:300] = make_breast(600, 300)
     pre = preprocess(img)
     left, top, right, bottom = pre.geometry.box
-    assert pre.canvas.shape == (384, 384)
+    assert pre.canvas.shape == (CANVAS, CANVAS)
     assert top >= 150 and bottom <= 850 and right <= 360
     assert pre.canvas.mean() > 0.3  # the breast fills the canvas
 
@@ -51,3 +54,34 @@ def test_patches_come_in_row_major_grid_order():
     patches = to_patches(canvas)
     assert patches.shape == (9, 128, 128, 1)
     assert [int(p.mean() > 0.5) for p in patches] == [0, 0, 0, 0, 0, 1, 0, 0, 0]
+    assert to_patches(np.zeros((CANVAS, CANVAS), np.float32), patch=CANVAS).shape == (
+        1, CANVAS, CANVAS, 1)
+
+
+def _geometry(path):
+    return preprocess(open_image(path, max_file_bytes=1 << 26, max_pixels=1 << 26).pixels
+                      ).geometry
+
+
+def test_the_crop_keeps_the_skin_line_and_the_lower_breast_of_mdb001():
+    # mdb001 (a right breast, mirrored): skin line at about x 315, breast down to y 910.
+    # Preprocessing v2 cropped at x 360 and y 848, so lesions there were never seen.
+    g = _geometry(FIXTURES / "mias" / "pgm" / "mdb001.pgm.gz")
+    assert g.flipped
+    left_in_original = g.width - g.box[2]
+    assert left_in_original <= 315
+    assert g.box[3] >= 905
+
+
+def test_every_located_finding_of_the_fixtures_lies_inside_the_crop():
+    samples = [s for s in load_mias(FIXTURES / "mias") if s.findings]
+    assert samples
+    for s in samples:
+        g = _geometry(s.path)
+        for f in s.findings:
+            x0, x1 = max(0.0, f.x - f.radius), min(g.width, f.x + f.radius)
+            if g.flipped:
+                x0, x1 = g.width - x1, g.width - x0
+            y0, y1 = max(0.0, f.y - f.radius), min(g.height, f.y + f.radius)
+            assert g.box[0] <= x0 + 1 and x1 <= g.box[2] + 1, s.key
+            assert g.box[1] <= y0 + 1 and y1 <= g.box[3] + 1, s.key

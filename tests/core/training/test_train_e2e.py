@@ -21,7 +21,7 @@ def test_train_writes_a_loadable_hash_checked_model(tmp_path, isolated_env, caps
     code = main(["train", "--out", str(out), "--work", str(work),
                  "--data", str(FIXTURES / "rsna"), "--data", str(FIXTURES / "mias"),
                  "--epochs", "1", "--cv-folds", "2", "--batch-size", "4", "--seed", "3",
-                 "--ship", ship])
+                 "--ship", ship, "--recipe", "mil"])
     printed = capsys.readouterr().out
     assert code == 0, printed
     manifest = load_manifest(out)  # checks every file's hash

@@ -1,0 +1,156 @@
+"""MODEL_CARD.md of a two-stage model: gates, both stages, held-out figures, the ship rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.training.card import _beyond, _loc, _table
+
+
+def _gates(g: dict[str, Any] | None) -> list[str]:
+    if not g:
+        return ["The gates were not run for this model."]
+    out = []
+    m = g.get("memorise")
+    if m:
+        out.append(f"- (a) memorise {m['patches']} patches (no augmentation, no weight decay):"
+                   f" train-mode loss {m['final_train_mode_loss']:.3f} after"
+                   f" {m['curve'][-1]['step']} steps (must be < 0.15):"
+                   f" {'passed' if m['passes'] else 'FAILED'}.")
+    s = g.get("synthetic")
+    if s:
+        out.append(f"- (b) a faint blob (+{s['amplitude']} grey, sigma {s['blob_sigma_px'][0]}-"
+                   f"{s['blob_sigma_px'][1]} px) in half of {s['patches']} digital breast"
+                   f" patches, full augmentation, {s['epochs']} epochs: held-out AUC"
+                   f" {s['held_out_auc']:.3f} after recomputing BatchNorm statistics (must be >"
+                   f" 0.9): {'passed' if s['passes'] else 'FAILED'}.")
+    c = g.get("shortcuts")
+    if c and "note" in c:
+        out.append(f"- (c) shortcut baselines: {c['note']}.")
+    elif c:
+        out.append(f"- (c) shortcut baselines on this split (RSNA, {c['test_images']} held-out"
+                   f" images): intensity statistics AUC"
+                   f" {c['intensity_statistics']['held_out_auc']:.3f}, linear probe on a 32x32"
+                   f" thumbnail AUC {c['thumbnail_32x32_linear_probe']['held_out_auc']:.3f}.")
+    return out
+
+
+def _stage1(tr: dict[str, Any]) -> list[str]:
+    s1 = tr["stage1"]
+    epochs = tr["stage1_epochs"]
+    secs = sum(e["seconds"] for e in epochs)
+    curve = ", ".join(f"{e['epoch']}: {e['heldout_patch_auc_eval_mode']:.3f}" for e in epochs
+                      if "heldout_patch_auc_eval_mode" in e)
+    return [
+        f"Lesion against breast tissue on 128x128 patches of the 512-pixel film canvases"
+        f" ({s1['n_lesions_dev']} located lesions of development cases: DDSM boxes and every"
+        f" located mini-MIAS finding; each epoch every lesion once with jitter, rotations, flips"
+        f" and gamma, and two tissue patches per lesion from the same films and the mini-MIAS"
+        f" normals). {len(epochs)} epochs, batch {s1['batch_size']}, AdamW (learning rate"
+        f" {s1['learning_rate']}, warm-up, cosine, weight decay 0.05, clip norm 1),"
+        f" mixed bfloat16, {secs:.0f} s on {tr['hardware']}.",
+        f"- Held-out patch AUC (lesion centred vs four tissue patches per lesion, held-out DDSM"
+        f" cases and mini-MIAS patients, {s1.get('heldout_patches')} patches):"
+        f" **{s1.get('heldout_patch_auc', float('nan')):.3f}**.",
+        f"- Monitoring curve (held-out patch AUC by epoch, eval mode; no choice was made on"
+        f" it): {curve or 'n/a'}.",
+    ]
+
+
+def _decision(v: dict[str, Any] | None) -> list[str]:
+    if not v:
+        return []
+    names = {"cv_auc_ci_above_0.5": "cross-validated AUC interval above 0.5",
+             "held_out_rsna_auc_ci_above_0.5": "held-out RSNA AUC interval above 0.5",
+             "calibration_slope_positive": "calibration slope positive",
+             "adds_to_trivial_statistics": "adds to trivial statistics (interval of the"
+                                           " difference above 0)",
+             "ddsm_peak_in_box_at_least_half": "heatmap peak in the box on at least half of"
+                                               " the held-out DDSM images"}
+    return ["## Validation (models/README.md)",
+            *(f"- {names.get(k, k)}: {'yes' if ok else '**no**'}" for k, ok in
+              v["checks"].items()),
+            f"- **{'Passes: installable.' if v['passes'] else 'Fails: not to be installed.'}**",
+            ""]
+
+
+def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -> Path:
+    m = manifest
+    tr = m["training"]
+    cv = m["metrics"]["cross_validation"]
+    test = m["metrics"].get("held_out_test", {})
+    ddsm = test.get("ddsm", {})
+    s2 = tr["stage2"]
+    lines = [
+        f"# Model card: {m['id']}", "",
+        "**Research use only. Not a medical device, not for diagnosis or screening decisions.**",
+        "", *_decision(m.get("validation")),
+        "## What it is",
+        f"{m['architecture']}. An image is preprocessed (`{m['preprocessing_version']}`:"
+        " polarity fixed, breast turned to the left, cropped with its skin line and nipple,"
+        f" contrast stretched, stretched to a {m['canvas']}x{m['canvas']} canvas) and read"
+        " whole; the heatmap is the cell logit map (exactly the class activation map of the"
+        f" head). Image logit: `{m['aggregation']['method']}` (chosen on out-of-fold AUC),"
+        " Platt-calibrated on out-of-fold predictions.",
+        f"The score is the calibrated probability of cancer **at the prevalence of the"
+        f" development data** (about a third of the images are positive), far above screening"
+        f" prevalence: it is not a screening risk. Positive at score >= {m['threshold']:.4f},"
+        f" chosen for {int(m['operating_point']['target_specificity'] * 100)}% specificity on"
+        " out-of-fold predictions.", "",
+        "## Data",
+        "- RSNA Screening Mammography (2022-23), 640x640 re-export, development subset: cancer"
+        " per breast. Non-commercial research and education only; cite the RSNA challenge.",
+        "- mini-MIAS (Suckling et al. 1994): malignant or not, finding centres and radii."
+        " Research use only; cite the database; never rent, lease or sell.",
+        "- DDSM film mammograms with one lesion box each (Roboflow export, CC BY 4.0; Heath et"
+        " al. 2001). Used for lesions only, never as image-level cancer positives (there are"
+        " no DDSM normals: the model would learn \"film = cancer\").",
+        f"- Split by patient (case for DDSM): {int(m['split']['test_share'] * 100)}% held out"
+        " as a test set, never trained on and never used for a choice; the rest in"
+        f" {tr['cv_folds']} cross-validation folds.", "",
+        "## Gates (before the long run)", *_gates(m["metrics"].get("gates")), "",
+        "## Stage 1: what a lesion looks like", *_stage1(tr), "",
+        "## Stage 2: cancer",
+        f"Stage 1's network run over whole canvases (feature maps cached once with ONNX"
+        f" Runtime); a head trained on them: {s2['epochs']} epochs, image loss on RSNA and"
+        f" mini-MIAS labels (classes balanced) plus a cell-level lesion loss on located films"
+        f" (weight {s2['lesion_weight']}). The backbone is frozen in stage 2 (fine-tuning it"
+        " over 512-pixel canvases does not fit a CPU session). The mini-MIAS and DDSM"
+        " development images were seen by stage 1, so their out-of-fold figures are"
+        " optimistic; RSNA was never seen by stage 1.", "",
+        "### Cross-validated figures (out-of-fold, development patients)", *_table(cv), "",
+        "The calibration was fitted on these same out-of-fold predictions, so their ECE is"
+        " optimistic; the held-out ECE below is the honest one.",
+        f"- Heatmap peak inside a mini-MIAS finding (out of fold):"
+        f" {_loc(cv.get('mias_localisation_any_finding'))}.",
+        f"- Heatmap peak inside the DDSM lesion box (out of fold):"
+        f" {_loc(cv.get('ddsm_localisation_oof'))}.", "",
+        "## Held-out test patients (the shipped ONNX model through the app's own code)",
+        *(_table(test) if test else ["Not evaluated."]), "",
+        *(f"- Heatmap peak inside a finding, {k}: {_loc(v['localisation'].get('any_finding'))}."
+          for k, v in test.items()
+          if (v.get("localisation") or {}).get("any_finding", {}).get("images")),
+        f"- DDSM (every image holds a lesion; no AUC): mean score {ddsm.get('mean_score', 'n/a')}.",
+        "",
+        "## Shortcut check",
+        "AUC (either direction) of trivial image statistics on the held-out test images:",
+        *(f"- {name}: " + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in b.items())
+          for name, b in m["metrics"].get("shortcut_baselines_held_out", {}).items()),
+        "- In the RSNA subset the negatives are the lowest patient ids: the id number alone"
+        " separates the classes, so any site or scanner difference that follows the id is a"
+        " shortcut a model can learn.", "",
+        *_beyond(m["metrics"].get("beyond_trivial_statistics")),
+        "## Plots", *(f"- {k}: `{v}`" for k, v in plots.items()), "",
+        "## Limitations",
+        "- Where an interval includes 0.5 AUC the model is no better than chance and its score"
+        " must not be read as evidence.",
+        "- Trained on 2 CPU cores in one session: a short stage 1 and a frozen backbone.",
+        "- 640-pixel sources: most microcalcifications are lost.",
+        "- Every located lesion is on film; transfer to digital images is what stage 2 must"
+        " learn from per-breast labels alone.",
+        "- Labels are per breast; every view of a cancer breast is positive even where the"
+        " lesion does not show. Calibration holds for the development data's case mix only.",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,193 @@
+"""The two-stage recipe end to end: pack -> gates -> stage 1 -> features -> stage 2 -> model.
+
+``python -m core.training.two_stage all --data D... --work W --out models/<id>`` runs every
+step (each resumable: a step whose output exists is skipped); the steps can also be run one
+by one (``pack``, ``gates``, ``stage1``, ``features``, ``stage2``, ``finish``).
+
+The shipped model is one ONNX graph: the stage-1 DenseNet121 run over the whole 512-pixel
+canvas, then the stage-2 hidden layer (its output is the "feature map" the app reads), and a
+GlobalAveragePooling -> Dense(1) -> sigmoid head whose weights are the stage-2 cell layer, so
+``features @ w + b`` is exactly the heatmap and the manifest's map pooling gives the image
+logit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.inference.aggregate import MAP_METHODS
+from core.inference.preprocess import CANVAS, PREPROCESSING_VERSION
+from core.metrics import fit_platt, roc_auc, sigmoid, threshold_at_specificity, wilson_interval
+
+OPERATING_SPECIFICITY = 0.80
+DATA_TERMS = [
+    {"name": "RSNA Screening Mammography (640x640 re-export, development subset)",
+     "terms": "non-commercial research and education only; cite the RSNA challenge"},
+    {"name": "mini-MIAS (development subset)",
+     "terms": "research use only; cite Suckling et al. 1994; never rent, lease or sell"},
+    {"name": "DDSM lesion boxes (Roboflow export, CC BY 4.0; Mini-DDSM pathology)",
+     "terms": "research and education; cite DDSM (Heath et al. 2001); keep the CC BY 4.0 "
+              "attribution"},
+]
+
+
+def build_shipped_model(stage1_weights: Path, head_weights: Path, *, canvas: int = CANVAS
+                        ) -> Any:
+    """canvas (n, c, c, 1) in [0, 1] -> [score (n, 1), hidden feature map (n, c/32, c/32, H)]."""
+    import keras
+
+    from core.training.stage2 import CELL, backbone_model, build_head
+
+    backbone = backbone_model(stage1_weights, canvas)
+    head = build_head(canvas // CELL)
+    head.load_weights(str(head_weights))
+    hidden = head.get_layer("hidden")
+    kernel, bias = head.get_layer("cam_conv").get_weights()
+    base = backbone.get_layer("features").output
+    h = hidden(base)
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap_hidden")(h)
+    dense = keras.layers.Dense(1, name="logit", dtype="float32")
+    logit = dense(pooled)
+    dense.set_weights([kernel.reshape(-1, 1), bias.reshape(1)])
+    score = keras.layers.Activation("sigmoid", name="score_out", dtype="float32")(logit)
+    feats = keras.layers.Activation("linear", name="hidden_features", dtype="float32")(h)
+    return keras.Model(backbone.input, [score, feats], name="densenet121_two_stage")
+
+
+def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
+    """Pooling, Platt calibration and threshold on the out-of-fold RSNA and mini-MIAS images
+    (DDSM images carry no cancer label)."""
+    rows = {r["key"]: r for r in index["samples"]}
+    oof = [(rows[k], v) for k, v in results["predictions"].items()
+           if v["source"] == "oof" and rows[k]["dataset"] != "ddsm"]
+    y = np.array([r["label"] for r, _ in oof])
+    aucs = {m: roc_auc(y, np.array([v["map_logits"][m] for _, v in oof])) for m in MAP_METHODS}
+    method = max(aucs, key=lambda m: aucs[m])
+    z = np.array([v["map_logits"][method] for _, v in oof])
+    a, b = fit_platt(z, y)
+    clipped = a <= 0
+    if clipped:
+        prevalence = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+        a, b = 0.0, float(np.log(prevalence / (1 - prevalence)))
+    p = sigmoid(a * z + b)
+    threshold = threshold_at_specificity(y, p, OPERATING_SPECIFICITY)
+    return {"aggregation": method,
+            "oof_auc_by_aggregation": {m: round(v, 4) for m, v in aucs.items()},
+            "calibration": {"method": "platt", "a": a, "b": b, "slope_clipped_at_zero": clipped,
+                            "fitted_on": "out-of-fold predictions (RSNA + mini-MIAS)"},
+            "threshold": float(threshold), "oof": oof, "oof_p": p}
+
+
+def ddsm_oof_localisation(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
+    """Share of out-of-fold DDSM heatmap peaks inside the lesion box (canvas coordinates)."""
+    rows = {r["key"]: r for r in index["samples"]}
+    hits = total = 0
+    for k, v in results["predictions"].items():
+        r = rows[k]
+        if r["dataset"] != "ddsm" or not r["findings"]:
+            continue
+        total += 1
+        px, py = v["peak"]
+        hits += any(abs(px - f["x"]) <= f["rx"] and abs(py - f["y"]) <= f["ry"]
+                    for f in r["findings"])
+    return {"images": total, "peak_inside": hits,
+            "share": round(hits / total, 4) if total else None,
+            "share_ci": list(wilson_interval(hits, total)) if total else None}
+
+
+def ship_decision(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The rule of ``models/README.md``, checked on the manifest's figures."""
+    met = manifest["metrics"]
+    cv = met["cross_validation"].get("all", {})
+    test = met.get("held_out_test", {})
+    beyond = met.get("beyond_trivial_statistics") or {}
+    ddsm = (test.get("ddsm") or {}).get("localisation", {}).get("any_finding", {})
+    checks = {
+        "cv_auc_ci_above_0.5": bool(cv.get("auc_ci") and cv["auc_ci"][0] > 0.5),
+        "held_out_rsna_auc_ci_above_0.5": bool((test.get("rsna") or {}).get("auc_ci")
+                                               and test["rsna"]["auc_ci"][0] > 0.5),
+        "calibration_slope_positive": float(manifest["calibration"]["a"]) > 0,
+        "adds_to_trivial_statistics": bool(beyond.get("difference_ci")
+                                           and beyond["difference_ci"][0] > 0),
+        "ddsm_peak_in_box_at_least_half": bool(ddsm.get("share") is not None
+                                               and ddsm["share"] >= 0.5),
+    }
+    return {"passes": all(checks.values()), "checks": checks}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.training import two_stage_steps as steps
+
+    p = argparse.ArgumentParser(description="Two-stage training (lesions, then cancer).")
+    p.add_argument("step", choices=["pack", "gates", "stage1", "features", "stage2", "finish",
+                                    "all"])
+    p.add_argument("--data", type=Path, action="append", default=None)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--stage1-budget", type=float, default=3600.0, help="seconds")
+    p.add_argument("--stage1-epochs", type=int, default=24)
+    p.add_argument("--stage2-epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hardware", default=None)
+    p.add_argument("--gate-scale", type=float, default=1.0,
+                   help="fraction of the gates' steps (smoke runs only)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="at most this many images per data set (smoke runs only)")
+    a = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    hardware = a.hardware or f"{os.cpu_count()}-core {platform.machine()} CPU"
+    t0 = time.monotonic()
+    order = ["pack", "gates", "stage1", "features", "stage2", "finish"]
+    for step in order if a.step == "all" else [a.step]:
+        print(f"== {step} ({time.monotonic() - t0:.0f} s)", flush=True)
+        steps.run_step(step, a, hardware=hardware)
+    return 0
+
+
+def manifest_base(*, model_id: str, chosen: dict[str, Any], index: dict[str, Any],
+                  cv: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
+    canvas = int(index["canvas"])
+    return {
+        "id": model_id,
+        "name": "DenseNet121 two-stage lesion/cancer model (research prototype)",
+        "intended_use": "Research use only. Not a medical device; not for diagnosis.",
+        "architecture": (
+            "DenseNet121 (weights=None, from scratch) trained on 128x128 film patches, lesion"
+            " against tissue (stage 1), run convolutionally over the whole canvas; a 1x1"
+            f" convolution to 32 channels with ReLU and a 1x1 convolution to one logit per"
+            f" {canvas // 16}-pixel cell (stage 2, trained on the cancer labels with a lesion"
+            " loss); the image logit pools the cell logits over 4x4-cell (128-pixel) windows"),
+        "input_size": canvas, "canvas": canvas, "patches": 1,
+        "scale": "breast crop (skin line kept) stretched to a square canvas, one input",
+        "preprocessing_version": PREPROCESSING_VERSION,
+        "aggregation": {"method": chosen["aggregation"], "chosen_on": "out-of-fold AUC",
+                        "oof_auc_by_method": chosen["oof_auc_by_aggregation"]},
+        "calibration": chosen["calibration"],
+        "threshold": chosen["threshold"],
+        "operating_point": {"target_specificity": OPERATING_SPECIFICITY,
+                            "expected": cv["all"]["at_threshold"]},
+        "metrics": {"cross_validation": cv},
+        "training": training,
+        "data": DATA_TERMS,
+        "split": {"test_share": index["test_share"], "folds_in_pack": index["folds"],
+                  "seed": index["seed"], "by": "patient (case for DDSM)",
+                  "test_patients": sorted({r["patient_id"] for r in index["samples"]
+                                           if r["fold"] < 0})},
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["build_shipped_model", "choose", "ddsm_oof_localisation", "manifest_base",
+           "ship_decision", "json"]

@@ -1,0 +1,159 @@
+"""The steps of :mod:`core.training.two_stage`; each skips itself when its output exists."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_DATA = ("rsna-screening-640", "mini-mias", "ddsm-lesions-640")
+
+
+def _data(a: argparse.Namespace) -> list[Path]:
+    if a.data:
+        return list(a.data)
+    from core.settings import project_root
+
+    shared = project_root().parent / "shared" / "data"
+    return [shared / d for d in DEFAULT_DATA]
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=10, check=False)
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
+def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
+    work: Path = a.work
+    work.mkdir(parents=True, exist_ok=True)
+    pack = work / "pack"
+    if step == "pack":
+        if not (pack / "index.json").is_file():
+            from core.training.pack import build_pack
+
+            build_pack(_data(a), pack, seed=a.seed, folds=4, limit=a.limit)
+    elif step == "gates":
+        if not (work / "gates.json").is_file():
+            from core.training.gates import run_gates
+
+            run_gates(pack, work / "gates.json", seed=a.seed, scale=a.gate_scale)
+    elif step == "stage1":
+        from core.training.stage1 import train
+
+        log = work / "stage1_log.json"
+        if not (log.is_file() and "heldout_patch_auc" in json.loads(log.read_text())):
+            train(pack, work, time_budget=a.stage1_budget, epochs=a.stage1_epochs,
+                  batch_size=32, learning_rate=1e-3, seed=a.seed)
+    elif step == "features":
+        from core.training.stage2 import extract_features
+
+        feats = work / "features.npy"
+        done = feats.with_suffix(".done")
+        n = len(json.loads((pack / "index.json").read_text())["samples"])
+        if not (done.is_file() and int(done.read_text()) >= n):
+            extract_features(pack, work / "stage1.weights.h5", feats)
+    elif step == "stage2":
+        from core.training.stage2 import cross_validate
+
+        if not (work / "stage2_results.json").is_file():
+            cross_validate(pack, work / "features.npy", work, epochs=a.stage2_epochs,
+                           seed=a.seed)
+    elif step == "finish":
+        if a.out is None:
+            raise SystemExit("finish needs --out models/<id>")
+        finish(work, a.out, data=_data(a), hardware=hardware)
+
+
+def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[str, Any]:
+    """Export, evaluate once on the held-out patients, write manifest and card."""
+    import keras
+
+    from core.evaluation import evaluate_samples, localisation, reliability_plot, score_samples
+    from core.inference.classifier import Classifier
+    from core.training.card_two_stage import write_card
+    from core.training.data import load_folder
+    from core.training.export import export_model_folder
+    from core.training.finalize import cv_report, incremental_value, shortcut_baselines
+    from core.training.two_stage import (
+        build_shipped_model,
+        choose,
+        ddsm_oof_localisation,
+        manifest_base,
+        ship_decision,
+    )
+
+    pack = work / "pack"
+    index = json.loads((pack / "index.json").read_text())
+    results = json.loads((work / "stage2_results.json").read_text())
+    stage1 = json.loads((work / "stage1_log.json").read_text())
+    gates = json.loads((work / "gates.json").read_text()) if (work / "gates.json").is_file() \
+        else None
+    chosen = choose(results, index)
+    cv = cv_report(chosen, int(index["canvas"]))
+    cv["ddsm_localisation_oof"] = ddsm_oof_localisation(results, index)
+    dev_patients = sorted({r["patient_id"] for r in index["samples"] if r["fold"] >= 0})
+    training = {
+        "recipe": "two-stage", "stage1": {k: v for k, v in stage1.items() if k != "epochs"},
+        "stage1_epochs": stage1["epochs"],
+        "stage2": {k: v for k, v in results.items() if k != "predictions"},
+        "epochs": len(stage1["epochs"]), "cv_folds": results["cv_folds"], "seed": results["seed"],
+        "batch_size": stage1["batch_size"], "learning_rate": stage1["learning_rate"],
+        "precision": "mixed_bfloat16 (stage 1), float32 (features, stage 2)",
+        "backend": "tensorflow", "hardware": hardware, "patients": dev_patients,
+        "code_commit": _commit(), "python": platform.python_version(),
+        "seconds": round(sum(e["seconds"] for e in stage1["epochs"]) + results["seconds"])}
+    manifest = manifest_base(model_id=out.name, chosen=chosen, index=index, cv=cv,
+                             training=training)
+    manifest["metrics"]["shortcut_baselines_held_out"] = shortcut_baselines(index, pack)
+    manifest["metrics"]["gates"] = gates
+    keras.mixed_precision.set_dtype_policy("float32")
+    model = build_shipped_model(work / "stage1.weights.h5", work / "stage2_head.weights.h5",
+                                canvas=int(index["canvas"]))
+    manifest_path = export_model_folder(model, out, manifest)
+    manifest = json.loads(manifest_path.read_text())
+    classifier = Classifier.load(out, engine="onnx")
+    test_keys = {r["key"] for r in index["samples"] if r["fold"] < 0}
+    plots: dict[str, str] = {}
+    tests: dict[str, Any] = {}
+    held_out_scores: dict[str, float] = {}
+    for folder in data:
+        samples = [s for s in load_folder(folder) if s.key in test_keys]
+        if not samples:
+            continue
+        name = samples[0].dataset
+        print(f"evaluating on {len(samples)} held-out {name} images", flush=True)
+        if name == "ddsm" or len({s.label for s in samples}) < 2:
+            # DDSM: every image holds a lesion, so there is no AUC, only localisation (and so
+            # for any set whose held-out images are of one class).
+            scored = score_samples(classifier, samples, max_file_bytes=1 << 30,
+                                   max_pixels=400_000_000)
+            ok = [s for s in scored if s.score is not None]
+            tests[name] = {"images": len(ok), "patients": len({s.sample.patient_id for s in ok}),
+                           "mean_score": round(float(np.mean([s.score for s in ok])), 4),
+                           "localisation": localisation(ok)}
+            continue
+        report, scored = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
+                                          max_pixels=400_000_000)
+        tests[name] = report
+        held_out_scores.update({s.sample.key: s.score for s in scored if s.score is not None})
+        plots[f"reliability, held-out {name}"] = reliability_plot(
+            report, out / f"reliability_test_{name}.png", title=f"held-out {name}").name
+    plots["reliability, cross-validation"] = reliability_plot(
+        cv["all"], out / "reliability_cv.png", title="out-of-fold, RSNA + mini-MIAS").name
+    manifest["metrics"]["held_out_test"] = tests
+    manifest["metrics"]["beyond_trivial_statistics"] = incremental_value(
+        index, pack, chosen, held_out_scores)
+    manifest["validation"] = ship_decision(manifest)
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    write_card(manifest, out / "MODEL_CARD.md", plots=plots)
+    print(json.dumps(manifest["validation"], indent=1), flush=True)
+    return manifest
