@@ -67,3 +67,25 @@ class SyncError(MammoError):
     def __init__(self, message: str, *, kind: SyncErrorKind) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class PacsErrorKind(StrEnum):
+    UNREACHABLE = "unreachable"  # no connection: host, port, firewall, PACS down, timeout
+    REJECTED = "rejected"  # the PACS refused the association (AE titles)
+    DESTINATION = "destination"  # C-MOVE: the PACS does not know this workstation's AE
+    INCOMPLETE = "incomplete"  # a retrieve that stopped part-way
+    REFUSED = "refused"  # the PACS refused a query, a retrieve or an object sent
+
+
+class PacsError(MammoError):
+    """Talking DICOM to the hospital's PACS failed.
+
+    ``kind`` says what went wrong; ``transient`` whether trying again later may help (a PACS
+    that is down or busy), as opposed to a configuration that must be fixed first (an AE
+    title the PACS does not know).
+    """
+
+    def __init__(self, message: str, *, kind: PacsErrorKind, transient: bool) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.transient = transient

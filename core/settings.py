@@ -30,6 +30,8 @@ from core.errors import SettingsError
 APP_NAME = "mammo-workstation"
 SETTINGS_SCHEMA_VERSION = 1
 DEFAULT_MODEL_NAME = "densenet121-mil"
+# A DICOM AE title (with max_length 16): no backslash or control character, not all spaces.
+AE_TITLE_PATTERN = r"^[^\\\x00-\x1f]*[^\\\x00-\x1f ][^\\\x00-\x1f]*$"
 
 
 def project_root() -> Path:
@@ -88,6 +90,23 @@ class Settings(BaseSettings):
         default=False,
         description="Hide the model's score and heatmap of an exam until the reader has signed "
                     "a first assessment of each breast; the model's output is shown after.")
+    # The hospital's PACS (docs/pacs.md). Without pacs_host nothing is queried or sent, and
+    # results are saved to pacs_export_dir instead.
+    pacs_host: str | None = None
+    pacs_port: int = Field(default=104, ge=1, le=65535)
+    pacs_called_ae: str = Field(default="PACS", max_length=16, pattern=AE_TITLE_PATTERN)
+    pacs_calling_ae: str = Field(default="MAMMOWS", max_length=16,
+                                 pattern=AE_TITLE_PATTERN)
+    pacs_receive_port: int = Field(default=11112, ge=1, le=65535,
+                                   description="Where the PACS sends C-MOVE results.")
+    pacs_tls: bool = Field(default=False, description="DICOM over TLS, checked with ca_cert.")
+    pacs_retrieve: Literal["move", "get"] = "move"
+    pacs_auto_pull_minutes: int = Field(default=0, ge=0, le=24 * 60,
+                                        description="Pull new MG studies this often; 0: never.")
+    pacs_auto_send: bool = Field(
+        default=False, description="Send results before the reader signs (IT's decision).")
+    pacs_export_dir: Path | None = Field(
+        default=None, description="Results folder when no PACS is set; default data_dir/pacs.")
 
     @property
     def resolved_model_dir(self) -> Path:
