@@ -5,9 +5,9 @@ per-breast scores with its threshold and id (or why there are none: no model, re
 it, or still hidden by the blinded first read), thumbnails hung as on screen with the finding
 marks and the heatmap, the reader's signature and the research-use statement.
 
-Thumbnails are hung as the viewer hangs the standard views: right breast left, left breast
-right, each mirrored when needed so that the chest walls meet in the middle; marks are moved
-with their picture, so a mark sits on the tissue it was placed on.
+Thumbnails are hung as the viewer hangs the standard views (:func:`core.exams.hang`): right
+breast left, left breast right, each mirrored when needed so that the chest walls meet in the
+middle; marks are moved with their picture, so a mark sits on the tissue it was placed on.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import numpy as np
 from PIL import Image
 
 from core.errors import ImageDecodeError
-from core.exams import Exam, ExamImage, ExamResult
+from core.exams import POSITIONS, Exam, ExamImage, ExamResult, chest_wall_for, hang
 from core.imaging import open_image
 from core.inference.preprocess import needs_inversion
 from core.store import BREAST_SIDES, AssessmentRecord, BreastSide
 
 RESEARCH_STATEMENT = "Research use only. Not a certified medical device; not for diagnosis."
 THUMBNAIL_SIDE = 480
-HANGING = (("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO"))
+HANGING = POSITIONS
 MAX_OTHER_VIEWS = 4
 
 
@@ -121,25 +121,22 @@ def gather_report(exam: Exam, *, history: list[AssessmentRecord], reader: str,
         return _thumbnail(image, marks=marks.get(image.path, []),
                           heatmap=shown_heatmaps.get(image.path), limits=limits)
 
+    cells = hang(exam)
     hanging: list[Thumbnail | None] = []
-    placed: set[str] = set()
-    for side, view in HANGING:
+    for position in POSITIONS:
         if cancel is not None and cancel.is_set():
             break
-        image = next((i for i in exam.images if (i.laterality, i.view) == (side, view)), None)
+        image = cells.cells[position]
         hanging.append(None if image is None else thumb(image))
-        if image is not None:
-            placed.add(image.path)
-    rest = [i for i in exam.images if i.path not in placed]
     others = []
-    for image in rest[:MAX_OTHER_VIEWS]:
+    for image in cells.others[:MAX_OTHER_VIEWS]:
         if cancel is not None and cancel.is_set():
             break
         others.append(thumb(image))
     breasts = tuple(_breast(side, history, current.get(side), model) for side in BREAST_SIDES)
     signed = [r.signed_at for r in current.values()]
     return ExamReport(exam=exam, breasts=breasts, hanging=tuple(hanging), others=tuple(others),
-                      more_views=max(0, len(rest) - MAX_OTHER_VIEWS), model=model,
+                      more_views=max(0, len(cells.others) - MAX_OTHER_VIEWS), model=model,
                       model_status=model_status, reader=reader,
                       signed_at=max(signed) if signed else None, generated_at=generated_at)
 
@@ -189,15 +186,17 @@ def _thumbnail(image: ExamImage, *, marks: list[tuple[float, float]],
 
 
 def mirror_for_hanging(pixels: np.ndarray, side: str) -> bool:
-    """Whether a view is mirrored when hung: a right breast faces left (its chest wall on the
-    picture's right), a left breast faces right, so that the chest walls meet in the middle.
+    """Whether a view is mirrored when hung: its chest wall must lie on the edge the hanging
+    shows it on (:func:`core.exams.chest_wall_for`: a right breast's on the right).
 
-    ``pixels`` are as shown (bright tissue on a dark background); the breast lies on the
-    brighter half. A view of unknown side is never mirrored.
+    ``pixels`` are as shown (bright tissue on a dark background); the breast is widest at the
+    chest wall, so its tissue weighs towards that edge (the viewer's rule too). A view of
+    unknown side is never mirrored.
     """
-    if side not in BREAST_SIDES:
+    wanted = chest_wall_for(side)
+    if wanted is None:
         return False
     half = pixels.shape[1] // 2
-    tissue_on_left = float(pixels[:, :half].sum()) >= float(pixels[:, pixels.shape[1] - half:]
-                                                             .sum())
-    return tissue_on_left if side == "R" else not tissue_on_left
+    left = float(pixels[:, :half].sum())
+    right = float(pixels[:, pixels.shape[1] - half:].sum())
+    return ("left" if left >= right else "right") != wanted

@@ -16,7 +16,7 @@ from app.report_pdf import write_report_pdf
 from core.exams import score_exam
 from core.report import RESEARCH_STATEMENT, ExamReport, ReportLimits, ReportModel, gather_report
 from core.store import FindingMark, ModelOpinion, NewAssessment, Store, UserRecord
-from tests.app.exam_factories import write_exam
+from tests.exam_factories import write_exam
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
