@@ -2,6 +2,7 @@
 queue of changes waiting for the server. :class:`Store` is the only entry point."""
 
 from core.store.assessments import AssessmentBook
+from core.store.image_sides import SideBook, StatedSide
 from core.store.records import (
     BIRADS_CATEGORIES,
     BREAST_SIDES,
@@ -15,6 +16,7 @@ from core.store.records import (
     FeedbackSummary,
     FindingMark,
     ImageId,
+    ImageIdentity,
     ImageMetaLike,
     Label,
     MergeResult,
@@ -55,6 +57,7 @@ __all__ = [
     "FeedbackSummary",
     "FindingMark",
     "ImageId",
+    "ImageIdentity",
     "ImageMetaLike",
     "Label",
     "MergeResult",
@@ -71,6 +74,8 @@ __all__ = [
     "RemoteReading",
     "Role",
     "ServerAccountRecord",
+    "SideBook",
+    "StatedSide",
     "Store",
     "SyncConflictRecord",
     "SyncContext",

@@ -11,11 +11,13 @@ from sqlalchemy import ColumnElement, Select, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from core.store.records import (
+    IDENTITY_FIELDS,
     DecisionSnapshot,
     FeedbackId,
     FeedbackRecord,
     FeedbackSummary,
     ImageId,
+    ImageIdentity,
     Label,
     ReadingId,
     ReadingRecord,
@@ -44,7 +46,7 @@ def _latest_feedback_id() -> Any:
 def reading_select(*conditions: ColumnElement[bool]) -> Select[Any]:
     """Readings with their image, user and latest feedback, newest first."""
     return (
-        select(Reading, Image.source_path, Image.pixel_sha256, User.username, _LatestFeedback)
+        select(Reading, Image, User.username, _LatestFeedback)
         .join(Image, Image.id == Reading.image_id)
         .join(User, User.id == Reading.user_id)
         .outerjoin(_LatestFeedback, _LatestFeedback.id == _latest_feedback_id())
@@ -73,6 +75,9 @@ def reading_filters(
             or_(
                 Image.source_path.icontains(needle, autoescape=True),
                 Image.sop_instance_uid.icontains(needle, autoescape=True),
+                Image.patient_id.icontains(needle, autoescape=True),
+                Image.patient_name.icontains(needle, autoescape=True),
+                Image.accession_number.icontains(needle, autoescape=True),
                 User.username.icontains(needle, autoescape=True),
                 User.display_name.icontains(needle, autoescape=True),
             )
@@ -82,8 +87,7 @@ def reading_filters(
 
 def to_reading_record(
     reading: Reading,
-    source_path: str,
-    pixel_sha256: str,
+    image: Image,
     username: str,
     feedback: Feedback | None,
 ) -> ReadingRecord:
@@ -104,11 +108,16 @@ def to_reading_record(
         heatmap_peak_y=reading.heatmap_peak_y,
         created_at=reading.created_at,
         sync_state=cast(SyncState, reading.sync_state),
-        source_path=source_path,
-        pixel_sha256=pixel_sha256,
+        source_path=image.source_path,
+        pixel_sha256=image.pixel_sha256,
         username=username,
         feedback=None if feedback is None else _summary(feedback),
         rescore_of=None if reading.rescore_of is None else ReadingId(reading.rescore_of),
+        identity=ImageIdentity(
+            laterality=image.laterality,
+            view_position=image.view_position,
+            **{name: getattr(image, name) for name in IDENTITY_FIELDS},
+        ),
     )
 
 

@@ -107,10 +107,35 @@ class FeedbackSummary:
 
 
 @dataclass(frozen=True)
+class ImageIdentity:
+    """What a stored image says about its exam: the side and view its file stated and, for a
+    DICOM file, whose study it is (None where the file did not tell). The fields are those
+    exam grouping reads (``core.exams.ImageFacts``)."""
+
+    laterality: str | None = None
+    view_position: str | None = None
+    study_instance_uid: str | None = None
+    patient_id: str | None = None
+    patient_name: str | None = None
+    birth_date: str | None = None
+    study_date: str | None = None
+    accession_number: str | None = None
+    manufacturer: str | None = None
+
+
+IDENTITY_FIELDS: tuple[str, ...] = (
+    "study_instance_uid", "patient_id", "patient_name", "birth_date", "study_date",
+    "accession_number", "manufacturer",
+)
+"""The identity an image keeps beyond :class:`ImageMetaLike`'s fields (optional there)."""
+
+
+@dataclass(frozen=True)
 class ReadingRecord:
     """A stored reading with its image, its reader and the latest signed feedback, if any.
 
-    ``rescore_of`` is the earlier reading of the same image this one re-scored, if any.
+    ``rescore_of`` is the earlier reading of the same image this one re-scored, if any;
+    ``identity`` what its image says about the exam it belongs to.
     """
 
     id: ReadingId
@@ -134,6 +159,7 @@ class ReadingRecord:
     username: str
     feedback: FeedbackSummary | None
     rescore_of: ReadingId | None = None
+    identity: ImageIdentity = ImageIdentity()
 
 
 @dataclass(frozen=True)

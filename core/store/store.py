@@ -28,10 +28,12 @@ from core.errors import StoreError
 from core.store import outbox, queries
 from core.store.assessments import AssessmentBook
 from core.store.database import WRITE_OPTION, create_store_engine, store_error
+from core.store.image_sides import SideBook
 from core.store.migration import migrate
 from core.store.records import (
     BIRADS_MAX,
     BIRADS_MIN,
+    IDENTITY_FIELDS,
     LABELS,
     ROLES,
     FeedbackId,
@@ -77,6 +79,7 @@ class Store:
             self._session, clock=clock, hasher=self._hasher, dummy_hash=self._get_dummy_hash
         )
         self._assessments = AssessmentBook(self._session, clock=clock)
+        self._image_sides = SideBook(self._session, clock=clock)
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock = _utc_now) -> Store:
@@ -116,6 +119,11 @@ class Store:
     def assessments(self) -> AssessmentBook:
         """The readers' signed per-breast assessments (BI-RADS, density, marks, note)."""
         return self._assessments
+
+    @property
+    def image_sides(self) -> SideBook:
+        """The breast and view readers said pictures show, where the file did not tell."""
+        return self._image_sides
 
     def close(self) -> None:
         """Close the pooled connections. Safe to call twice; the store is unusable afterwards."""
@@ -279,6 +287,8 @@ class Store:
                 photometric=meta.photometric,
                 sop_instance_uid=meta.sop_instance_uid,
                 created_at=self._clock(),
+                # Optional on ImageMetaLike: only a DICOM file's metadata says whose exam it is.
+                **{name: getattr(meta, name, None) for name in IDENTITY_FIELDS},
             )
             session.add(image)
             session.flush()
@@ -338,9 +348,7 @@ class Store:
                 session.add(reading)
                 queries.enqueue_reading(session, reading, image, user)
                 records.append(
-                    queries.to_reading_record(
-                        reading, image.source_path, image.pixel_sha256, user.username, None
-                    )
+                    queries.to_reading_record(reading, image, user.username, None)
                 )
             _flush_or_refuse(session, "This reading is already stored.")
         return records
@@ -389,8 +397,8 @@ class Store:
             user_id: only this reader's readings.
             label: only ``"Positive"`` or only ``"Negative"``.
             since: only readings made at or after this (timezone-aware) time.
-            text: case-insensitive substring of the file path, SOP Instance UID, username or
-                display name.
+            text: case-insensitive substring of the file path, SOP Instance UID, patient ID
+                or name, accession number, username or display name.
         """
         if since is not None and since.tzinfo is None:
             raise ValueError("since must be timezone-aware")

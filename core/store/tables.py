@@ -129,6 +129,34 @@ class Image(Base):
     photometric: Mapped[str | None] = mapped_column(String(16))
     sop_instance_uid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # Whose exam the image belongs to, from a DICOM file (NULL for other formats), so that
+    # history can be searched by patient and accession and exams regrouped (schema 0005).
+    study_instance_uid: Mapped[str | None] = mapped_column(String(64), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    patient_name: Mapped[str | None] = mapped_column(String(256))
+    birth_date: Mapped[str | None] = mapped_column(String(16))
+    study_date: Mapped[str | None] = mapped_column(String(16))
+    accession_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(128))
+
+
+class ImageSide(Base):
+    """The breast and view a reader said a picture shows, where the file did not tell.
+
+    Keyed by the picture (its pixel hash), so that it is asked once: the same picture opened
+    again, under any name, is hung where the reader put it. Local only.
+    """
+
+    __tablename__ = "image_sides"
+    __table_args__ = (
+        CheckConstraint("laterality IS NULL OR laterality IN ('L', 'R')", name="laterality"),
+    )
+
+    pixel_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    laterality: Mapped[str | None] = mapped_column(String(1))
+    view: Mapped[str | None] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stated_at: Mapped[datetime]
 
 
 class Reading(Base):

@@ -26,6 +26,13 @@ class FakeImageMeta:
     view_position: str | None = "CC"
     photometric: str | None = "MONOCHROME2"
     sop_instance_uid: str | None = "1.2.826.0.1.3680043.8.498.1"
+    study_instance_uid: str | None = None
+    patient_id: str | None = None
+    patient_name: str | None = None
+    birth_date: str | None = None
+    study_date: str | None = None
+    accession_number: str | None = None
+    manufacturer: str | None = None
 
 
 class StepClock:

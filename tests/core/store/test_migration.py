@@ -27,9 +27,10 @@ TABLES = {
     "sync_status",
     "breast_assessments",
     "finding_marks",
+    "image_sides",
     "alembic_version",
 }
-HEAD = "0004"
+HEAD = "0005"
 
 NEXT_REVISION = f"""
 import sqlalchemy as sa
@@ -225,4 +226,43 @@ def test_a_store_from_before_rescores_is_upgraded_keeping_its_readings(
                                                    rescore_of=old.id))
         assert store.get_reading(again.id).rescore_of == "old"
     assert backups(store_path)[0].name.startswith("mammo.sqlite3.bak-0002-")
+    assert query(store_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
+
+
+def test_a_store_from_before_exam_identity_is_upgraded_keeping_its_images(
+    store_path: Path, tmp_path: Path
+) -> None:
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0005_exam_identity.py").unlink()
+    store_path.parent.mkdir(parents=True)
+    engine = create_store_engine(store_path)
+    try:
+        migrate(store_path, engine, script_location=scripts)
+    finally:
+        engine.dispose()
+    with closing(sqlite3.connect(store_path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO users (username, display_name, role, created_at) "
+            "VALUES ('alice', 'Alice', 'radiologist', '2024-05-01T09:00:00.000000+00:00')"
+        )
+        connection.execute(
+            "INSERT INTO images (source_path, pixel_sha256, width, height, bit_depth, "
+            "file_format, laterality, created_at) VALUES ('/a.dcm', 'ab', 1, 1, 8, 'DICOM', "
+            "'L', '2024-05-01T09:00:00.000000+00:00')"
+        )
+        connection.execute(
+            "INSERT INTO readings (id, image_id, user_id, score, label, threshold, model_id, "
+            "model_sha256, engine, device, preprocessing_version, app_version, created_at, "
+            "sync_state) VALUES ('old', 1, 1, 0.4, 'Negative', 0.5, 'm', 'e3', 'onnx', 'cpu', "
+            "'p', '0.1', '2024-05-01T09:00:00.000000+00:00', 'pending')"
+        )
+
+    with Store.open(store_path) as store:
+        old = store.get_reading("old")  # type: ignore[arg-type]
+        assert old is not None
+        assert old.identity.laterality == "L" and old.identity.patient_id is None
+        store.image_sides.state("ab", laterality="R", view="CC", user_id=old.user_id)
+        assert store.image_sides.stated(["ab"]) == {"ab": ("R", "CC")}
+    assert backups(store_path)[0].name.startswith("mammo.sqlite3.bak-0004-")
     assert query(store_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
