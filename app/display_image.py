@@ -7,11 +7,17 @@ zooming stay smooth; the full-resolution pixels are only ever needed by the mode
 The copy also carries how to show it: whether it is stored negative (bright background; the
 model reads it inverted, so the viewer shows it inverted too), what its grey levels stand for
 in the file's own values (for window/level in those units) and its window presets.
+
+In the hanging, each breast is turned so that its chest wall faces the middle
+(:mod:`core.exams.hanging`): the copy is mirrored left to right where the picture's chest wall
+lies on the other edge, and says so (``mirrored``), so that marks and the model's peak, which
+are in the file's own pixels, are drawn on the same tissue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -24,6 +30,8 @@ DEFAULT_PRESET = "Default"
 PRESET_NAMES = (DEFAULT_PRESET, "Full range", "Soft tissue", "Dense")
 _BACKGROUND = 0.1  # of the image's range above its darkest value: air, not breast
 _MIN_WIDTH = 0.01
+
+ChestWall = Literal["left", "right"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class DisplayImage:
     ``negative``: stored with a bright background, so shown inverted (as the model reads it).
     ``intensity``: what the levels stand for in the file's values (None: not known).
     ``presets``: the windows of :data:`PRESET_NAMES`, for this picture.
+    ``mirrored``: ``levels`` are the picture mirrored left to right (to turn its chest wall).
     """
 
     levels: np.ndarray
@@ -50,6 +59,7 @@ class DisplayImage:
     negative: bool = False
     intensity: IntensityScale | None = None
     presets: tuple[WindowPreset, ...] = ()
+    mirrored: bool = False
 
     @property
     def width(self) -> int:
@@ -66,12 +76,13 @@ class DisplayImage:
 
 
 def make_display_image(pixels: np.ndarray, *, max_side: int = DISPLAY_MAX_SIDE,
-                       negative: bool = False, intensity: IntensityScale | None = None
-                       ) -> DisplayImage:
+                       negative: bool = False, intensity: IntensityScale | None = None,
+                       chest_wall: ChestWall | None = None) -> DisplayImage:
     """Downscale (area-averaged) a float image in [0, 1] and quantise it for display.
 
     ``negative`` and ``intensity`` are kept with it (see :class:`DisplayImage`); the window
-    presets are measured on the copy.
+    presets are measured on the copy. With ``chest_wall``, the copy is mirrored when the
+    picture's chest wall lies on the other edge.
     """
     height, width = pixels.shape
     scale = min(1.0, max_side / max(width, height))
@@ -80,9 +91,24 @@ def make_display_image(pixels: np.ndarray, *, max_side: int = DISPLAY_MAX_SIDE,
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         small = np.asarray(Image.fromarray(small, mode="F").resize(size, Image.Resampling.BOX))
     levels = np.clip(np.rint(small * (LEVELS - 1)), 0, LEVELS - 1).astype(np.uint16)
+    mirrored = chest_wall is not None and chest_wall_side(levels, negative=negative) != chest_wall
+    if mirrored:
+        levels = np.ascontiguousarray(levels[:, ::-1])
     return DisplayImage(levels=levels, original_width=width, original_height=height,
                         negative=negative, intensity=intensity,
-                        presets=window_presets(levels, negative=negative))
+                        presets=window_presets(levels, negative=negative), mirrored=mirrored)
+
+
+def chest_wall_side(levels: np.ndarray, *, negative: bool = False) -> ChestWall:
+    """The edge the breast lies against: the half holding more tissue (brighter as shown).
+
+    The breast is widest at the chest wall and tapers to the nipple, so its tissue weighs
+    towards the chest wall's edge (the rule the model's preprocessing orients pictures by).
+    """
+    half = levels.shape[1] // 2
+    shown = (LEVELS - 1) - levels.astype(np.int64) if negative else levels.astype(np.int64)
+    left, right = shown[:, :half].sum(), shown[:, levels.shape[1] - half:].sum()
+    return "left" if left >= right else "right"
 
 
 def window_presets(levels: np.ndarray, *, negative: bool) -> tuple[WindowPreset, ...]:

@@ -8,6 +8,11 @@ Polarity follows the model: a picture stored negative (bright background) is sho
 as the model reads it; Invert toggles from there and Reset returns to it. Window and level are
 shown in the image's own units (DICOM values, stored grey levels) where they are known, on a
 backdrop that keeps them readable over bright tissue.
+
+In the hanging (:mod:`app.hanging_viewer`) one viewer shows each cell: a caption names the
+cell, the active cell is outlined, and the views can be linked: ``window_edited`` and
+``view_moved`` report what the reader did by hand (never what the program set), so that the
+hanging can do the same in the other cells.
 """
 
 from __future__ import annotations
@@ -34,16 +39,31 @@ DEFAULT_WINDOW = (0.5, 1.0)  # center, width in [0, 1] units: the whole range
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 MIN_ZOOM, MAX_ZOOM = 0.02, 40.0
 PEAK_COLOR = QColor("#00e5ff")
+MARK_COLOR = QColor("#ffd400")
+CLICK_SLOP = 4.0  # screen pixels a click may move and still be a click, not a pan
 OVERLAY_BACKDROP = QColor(0, 0, 0, 170)
+ACTIVE_COLOR = QColor("#2f6fb5")
+HINT = "wheel: zoom · drag: pan · right-drag: window/level"
 
 
 class ImageViewer(QWidget):
     """Shows one :class:`DisplayImage`; ``window_changed`` reports (center, width) in [0, 1]
-    units, ``preset_changed`` the window preset's name ("" once window/level is dragged)."""
+    units, ``preset_changed`` the window preset's name ("" once window/level is dragged).
+
+    ``window_edited`` (center, width) and ``view_moved`` (zoom or pan) are emitted only for
+    the reader's own drags, wheel turns and double-clicks; ``activated`` when the reader
+    clicks into the viewer. ``clicked_at`` (x, y): a left click that did not pan, at that
+    pixel of the file (from its top-left, mirrored back when the copy is mirrored); finding
+    marks are placed from it and drawn by :meth:`set_marks`.
+    """
 
     window_changed = Signal(float, float)
     preset_changed = Signal(str)
     heatmap_toggled = Signal(bool)
+    window_edited = Signal(float, float)
+    view_moved = Signal()
+    activated = Signal()
+    clicked_at = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +86,10 @@ class ImageViewer(QWidget):
         self._heat_opacity = 0.5
         self._drag_button: Qt.MouseButton | None = None
         self._drag_start = QPointF()
+        self._marks: list[tuple[float, float]] = []
         self._drag_origin: tuple[float, float] | QPointF = QPointF()
+        self._caption = ""
+        self._highlighted = False
 
     # Content ------------------------------------------------------------------------------
 
@@ -76,6 +99,7 @@ class ImageViewer(QWidget):
         when it is stored negative."""
         self._image = image
         self._peak = peak
+        self._marks = []
         self._message = message
         self._window = DEFAULT_WINDOW
         self._set_preset(DEFAULT_PRESET if image is not None else "")
@@ -87,6 +111,16 @@ class ImageViewer(QWidget):
             self._heat = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         self._update_pixmap()
         self.fit()
+
+    @property
+    def marks(self) -> list[tuple[float, float]]:
+        """The finding marks drawn, in the file's pixels (from its top-left)."""
+        return list(self._marks)
+
+    def set_marks(self, marks: list[tuple[float, float]]) -> None:
+        """Draw finding marks at these file pixels (a new image clears them)."""
+        self._marks = list(marks)
+        self.update()
 
     def set_message(self, message: str) -> None:
         """Clear the image and show ``message`` (loading, or why there is nothing to show)."""
@@ -108,6 +142,25 @@ class ImageViewer(QWidget):
     @property
     def peak(self) -> tuple[float, float] | None:
         return self._peak
+
+    @property
+    def caption(self) -> str:
+        """The cell's name drawn at the top left ("R CC · file.dcm"), or ""."""
+        return self._caption
+
+    def set_caption(self, caption: str) -> None:
+        self._caption = caption
+        self.update()
+
+    @property
+    def highlighted(self) -> bool:
+        """Whether the viewer is outlined as the hanging's active cell."""
+        return self._highlighted
+
+    def set_highlighted(self, highlighted: bool) -> None:
+        if highlighted != self._highlighted:
+            self._highlighted = highlighted
+            self.update()
 
     # View state ---------------------------------------------------------------------------
 
@@ -141,10 +194,35 @@ class ImageViewer(QWidget):
     def fit(self) -> None:
         self._fitted = True
         if self._image is not None:
-            scale = min(self.width() / self._image.width, self.height() / self._image.height)
-            self._scale = max(scale, 1e-3)
+            self._scale = self._fit_scale()
             self._offset = QPointF((self.width() - self._image.width * self._scale) / 2,
                                    (self.height() - self._image.height * self._scale) / 2)
+        self.update()
+
+    def _fit_scale(self) -> float:
+        assert self._image is not None
+        return max(min(self.width() / self._image.width, self.height() / self._image.height),
+                   1e-3)
+
+    def relative_view(self) -> tuple[float, float, float] | None:
+        """(zoom relative to fitted, x and y of the picture's point at the viewer's centre as
+        fractions of its width and height), in display orientation; None without an image.
+        Cells showing pictures of different sizes line up by these."""
+        if self._image is None:
+            return None
+        center = (QPointF(self.width() / 2, self.height() / 2) - self._offset) / self._scale
+        return (self._scale / self._fit_scale(), center.x() / self._image.width,
+                center.y() / self._image.height)
+
+    def set_relative_view(self, factor: float, u: float, v: float) -> None:
+        """Zoom to ``factor`` times fitted, with the picture's point (``u``, ``v``) (fractions
+        of its width and height) at the viewer's centre."""
+        if self._image is None:
+            return
+        self._scale = min(max(self._fit_scale() * factor, MIN_ZOOM), MAX_ZOOM)
+        point = QPointF(u * self._image.width, v * self._image.height) * self._scale
+        self._offset = QPointF(self.width() / 2, self.height() / 2) - point
+        self._fitted = abs(factor - 1.0) < 1e-6 and abs(u - 0.5) < 1e-6 and abs(v - 0.5) < 1e-6
         self.update()
 
     def reset_view(self) -> None:
@@ -228,10 +306,30 @@ class ImageViewer(QWidget):
 
     def peak_position(self) -> QPointF | None:
         """The peak's position in widget coordinates, or None."""
-        if self._image is None or self._peak is None:
+        if self._peak is None:
+            return None
+        return self.from_original(*self._peak)
+
+    def from_original(self, x: float, y: float) -> QPointF | None:
+        """Where the file's pixel (``x``, ``y``) (from its top-left) is drawn, or None without
+        an image; a mirrored copy mirrors it."""
+        if self._image is None:
+            return None
+        if self._image.mirrored:
+            x = self._image.original_width - x
+        s = self._image.scale * self._scale
+        return self._offset + QPointF(x * s, y * s)
+
+    def to_original(self, point: QPointF) -> tuple[float, float] | None:
+        """The file's pixel (from its top-left) drawn at widget ``point``; None without an
+        image or outside it."""
+        if self._image is None or not self.image_rect().contains(point):
             return None
         s = self._image.scale * self._scale
-        return self._offset + QPointF(self._peak[0] * s, self._peak[1] * s)
+        x, y = (point.x() - self._offset.x()) / s, (point.y() - self._offset.y()) / s
+        if self._image.mirrored:
+            x = self._image.original_width - x
+        return x, y
 
     # Qt events ----------------------------------------------------------------------------
 
@@ -240,7 +338,10 @@ class ImageViewer(QWidget):
         painter.fillRect(self.rect(), QColor("#000000"))
         if self._image is None or self._pixmap is None:
             painter.setPen(QColor("#9a9da3"))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._message)
+            painter.drawText(self.rect().adjusted(8, 8, -8, -8),
+                             int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                             self._message)
+            self._paint_frame(painter)
             return
         target = self.image_rect()
         # Smoothing only when shrinking: enlarged pixels stay crisp for the radiologist.
@@ -252,7 +353,22 @@ class ImageViewer(QWidget):
             painter.drawImage(target, self._heat, QRectF(self._heat.rect()))
             painter.setOpacity(1.0)
         self._paint_peak(painter)
+        self._paint_marks(painter)
         self._paint_overlay_text(painter)
+        self._paint_frame(painter)
+
+    def _paint_frame(self, painter: QPainter) -> None:
+        if self._caption:
+            area = self.rect().adjusted(8, 6, -8, 0)
+            align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+            bounds = painter.fontMetrics().boundingRect(area, int(align), self._caption)
+            painter.fillRect(bounds.adjusted(-5, -3, 5, 3), OVERLAY_BACKDROP)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(area, align, self._caption)
+        if self._highlighted:
+            painter.setPen(QPen(ACTIVE_COLOR, 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(self.rect().adjusted(1, 1, -2, -2))
 
     def _paint_peak(self, painter: QPainter) -> None:
         point = self.peak_position()
@@ -264,6 +380,17 @@ class ImageViewer(QWidget):
         painter.drawEllipse(point, 16, 16)
         for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
             painter.drawLine(point + QPointF(dx * 20, dy * 20), point + QPointF(dx * 28, dy * 28))
+
+    def _paint_marks(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for number, (x, y) in enumerate(self._marks, start=1):
+            point = self.from_original(x, y)
+            if point is None:
+                continue
+            painter.setPen(QPen(MARK_COLOR, 2))
+            painter.drawEllipse(point, 12, 12)
+            painter.drawText(point + QPointF(13, -11), str(number))
 
     def overlay_text(self) -> str:
         """The window/level line drawn over the image, e.g. "W 500  L 1000 (Default)  zoom 68%".
@@ -288,10 +415,11 @@ class ImageViewer(QWidget):
         # A backdrop: on bright tissue or a white film label, bare light text cannot be read.
         area = self.rect().adjusted(8, 0, -8, -6)
         align = Qt.AlignmentFlag.AlignBottom
-        for text, side, color in (
-                (self.overlay_text(), Qt.AlignmentFlag.AlignLeft, "#e6e6e6"),
-                ("wheel: zoom · drag: pan · right-drag: window/level",
-                 Qt.AlignmentFlag.AlignRight, "#a9acb3")):
+        lines = [(self.overlay_text(), Qt.AlignmentFlag.AlignLeft, "#e6e6e6")]
+        metrics = painter.fontMetrics()
+        if metrics.horizontalAdvance(f"{lines[0][0]}      {HINT}") < area.width():
+            lines.append((HINT, Qt.AlignmentFlag.AlignRight, "#a9acb3"))  # room for both
+        for text, side, color in lines:
             bounds = painter.fontMetrics().boundingRect(area, int(side | align), text)
             painter.fillRect(bounds.adjusted(-5, -3, 5, 3), OVERLAY_BACKDROP)
             painter.setPen(QColor(color))
@@ -306,9 +434,11 @@ class ImageViewer(QWidget):
         steps = event.angleDelta().y() / 120.0
         if steps:
             self.zoom_by(WHEEL_STEP ** steps, event.position())
+            self.view_moved.emit()
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.activated.emit()
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             self._drag_button = event.button()
             self._drag_start = event.position()
@@ -325,19 +455,28 @@ class ImageViewer(QWidget):
             self._offset = self._drag_origin + delta
             self._fitted = False
             self.update()
+            self.view_moved.emit()
         else:
             center, width = self._drag_origin  # type: ignore[misc]
             # A drag across the whole viewer spans the whole grey range.
             self.set_window(center - delta.y() / max(self.height(), 1),
                             width + delta.x() / max(self.width(), 1))
+            self.window_edited.emit(*self._window)
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        clicked = (self._drag_button == Qt.MouseButton.LeftButton
+                   and event.button() == Qt.MouseButton.LeftButton
+                   and (event.position() - self._drag_start).manhattanLength() <= CLICK_SLOP)
         self._drag_button = None
         event.accept()
+        point = self.to_original(event.position()) if clicked else None
+        if point is not None:
+            self.clicked_at.emit(*point)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self.fit()
+        self.view_moved.emit()
         event.accept()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
