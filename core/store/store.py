@@ -30,6 +30,7 @@ from core.store.assessments import AssessmentBook
 from core.store.database import WRITE_OPTION, create_store_engine, store_error
 from core.store.image_sides import SideBook
 from core.store.migration import migrate
+from core.store.pacs_log import PacsLog
 from core.store.records import (
     BIRADS_MAX,
     BIRADS_MIN,
@@ -80,6 +81,7 @@ class Store:
         )
         self._assessments = AssessmentBook(self._session, clock=clock)
         self._image_sides = SideBook(self._session, clock=clock)
+        self._pacs_log = PacsLog(self._session, clock=clock)
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock = _utc_now) -> Store:
@@ -124,6 +126,11 @@ class Store:
     def image_sides(self) -> SideBook:
         """The breast and view readers said pictures show, where the file did not tell."""
         return self._image_sides
+
+    @property
+    def pacs_log(self) -> PacsLog:
+        """The audit trail of results sent to the PACS or saved to a folder."""
+        return self._pacs_log
 
     def close(self) -> None:
         """Close the pooled connections. Safe to call twice; the store is unusable afterwards."""

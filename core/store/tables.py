@@ -348,3 +348,28 @@ class SyncStatusRow(Base):
     last_error_kind: Mapped[str | None] = mapped_column(String(10))
     failures: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
+
+
+class PacsSend(Base):
+    """The audit trail of results that left the workstation: one row per DICOM object per
+    attempt (sent to the PACS, refused, or saved to a folder). Only ever appended to."""
+
+    __tablename__ = "pacs_sends"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ("report", "capture")), name="kind"),
+        CheckConstraint(_one_of("outcome", ("sent", "failed", "saved")), name="outcome"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    exam_id: Mapped[str] = mapped_column(Text, index=True)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), index=True)
+    sop_class_uid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    destination: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(8))
+    signed: Mapped[bool]
+    detail: Mapped[str] = mapped_column(Text, default="")
+    path: Mapped[str] = mapped_column(FilePath)
