@@ -75,6 +75,8 @@ class PacsErrorKind(StrEnum):
     DESTINATION = "destination"  # C-MOVE: the PACS does not know this workstation's AE
     INCOMPLETE = "incomplete"  # a retrieve that stopped part-way
     REFUSED = "refused"  # the PACS refused a query, a retrieve or an object sent
+    NOT_CONFIGURED = "not_configured"  # no pacs_host in the settings
+    NOT_SIGNED = "not_signed"  # results wait for the reader's signature
 
 
 class PacsError(MammoError):

@@ -146,6 +146,14 @@ def mg_dataset(pixels: np.ndarray, *, side: str, view: str, patient_id: str,
     return ds
 
 
+def blank_mg_bytes(side: int) -> bytes:
+    """A black ``side`` x ``side`` MG image of another patient, as a DICOM file's bytes."""
+    ds = mg_dataset(np.zeros((side, side), np.uint16), side="L", view="CC",
+                    patient_id="FILLER", patient_name="Filler^Storage", study_uid=generate_uid(),
+                    accession="FILL", study_date=date(2020, 1, 1), number=1)
+    return dicom_bytes(ds)
+
+
 def dicom_bytes(ds: Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)

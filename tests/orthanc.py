@@ -21,8 +21,7 @@ import httpx
 
 INSTALL_HINT = ("Orthanc is not installed, so the PACS tests cannot run: install it with "
                 "`sudo apt-get install -y orthanc dicom3tools` (scripts/test does this).")
-# Refuses every incoming instance: a PACS whose storage refuses what it is sent.
-REFUSE_ALL_LUA = "function ReceivedInstanceFilter(dicom, origin, info)\n  return false\nend\n"
+FULL_STORAGE_MB = 1
 
 
 def orthanc_binary() -> str | None:
@@ -44,7 +43,7 @@ class OrthancServer:
     folder: Path
     aet: str = "ORTHANC"
     modalities: dict[str, tuple[str, str, int]] = field(default_factory=dict)
-    refuse_stores: bool = False
+    full: bool = False  # its storage is full of protected data: it refuses what it is sent
     open_to_all: bool = False  # any AE may query and retrieve (a lab PACS), not only known ones
     dicom_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
@@ -86,10 +85,8 @@ class OrthancServer:
             "ConcurrentJobs": 1,
             "LuaScripts": [],
         }
-        if self.refuse_stores:
-            lua = self.folder / "refuse.lua"
-            lua.write_text(REFUSE_ALL_LUA)
-            config["LuaScripts"] = [str(lua)]
+        if self.full:
+            config["MaximumStorageSize"] = FULL_STORAGE_MB
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config, indent=2))
         return path
@@ -110,12 +107,26 @@ class OrthancServer:
             try:
                 if httpx.get(f"{self.url}/system", timeout=1.0).status_code == 200 \
                         and self._dicom_listening():
+                    if self.full and not self.instance_ids():
+                        self._fill_up()
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"Orthanc did not start in {timeout_s} s:\n{self.log_tail()}")
+
+    def _fill_up(self) -> None:
+        """Fill the storage to a few kilobytes below its limit with a protected patient, whom
+        Orthanc may not recycle: then a C-STORE of anything larger is refused (0xA700), as a
+        full PACS refuses it."""
+        from tests.mg_factory import blank_mg_bytes
+
+        side = int(((FULL_STORAGE_MB * 1024 * 1024 - 6000) / 2) ** 0.5)
+        instance = self.upload(blank_mg_bytes(side))
+        patient = self.get_json(f"/instances/{instance}/patient")["ID"]
+        httpx.put(f"{self.url}/patients/{patient}/protected", content="1",
+                  timeout=30.0).raise_for_status()
 
     def _dicom_listening(self) -> bool:
         try:
