@@ -1,4 +1,4 @@
-"""``mammo``: predict, history, train, evaluate, login, sync.
+"""``mammo``: predict, history, train, evaluate, login, sync, pacs.
 
 Exit codes: 0 all went through, 2 some inputs failed, 1 nothing could run (no model, bad
 settings, unusable store). Expected failures print one line, never a traceback; unexpected
@@ -30,7 +30,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import evaluate, history, login, predict, sync, train
+    from core.cli import evaluate, history, login, pacs, predict, sync, train
 
     parser = argparse.ArgumentParser(
         prog="mammo",
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Research use only, not for diagnosis.")
     parser.add_argument("--version", action="version", version=f"mammo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (predict, history, train, evaluate, login, sync):
+    for module in (predict, history, train, evaluate, login, sync, pacs):
         module.register(sub)
     return parser
 

@@ -167,7 +167,7 @@ def _person_name(name: str) -> str:
     parts = name.replace("^", " ").split()
     if len(parts) >= 2:
         return f"{parts[-1]}^{' '.join(parts[:-1])}"[:64]
-    return (parts[0] if parts else "Reader")[:64]
+    return f"{(parts[0] if parts else 'Reader')[:63]}^"  # one component: the family name
 
 
 def _organisation(outcome: ExamOutcome) -> str:

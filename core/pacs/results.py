@@ -25,7 +25,7 @@ import numpy as np
 from pydicom.uid import generate_uid
 
 from core import __version__
-from core.errors import ImageDecodeError
+from core.errors import ImageDecodeError, PacsErrorKind
 from core.imaging import MammoImage, open_image
 from core.pacs.capture import build_capture
 from core.pacs.config import PacsConfig
@@ -86,6 +86,7 @@ class DeliveryReport:
     delivered: tuple[ResultObject, ...]
     already: tuple[ResultObject, ...]
     failed: tuple[tuple[ResultObject, str], ...]
+    failure_kinds: frozenset[PacsErrorKind] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -143,6 +144,7 @@ def deliver(outcome: ExamOutcome, folder: Path, objects: Sequence[ResultObject],
     already = tuple(o for o in objects if o.sop_instance_uid in done)
     pending = [o for o in objects if o.sop_instance_uid not in done]
     failed: list[tuple[ResultObject, str]] = []
+    kinds: set[PacsErrorKind] = set()
     delivered: list[ResultObject] = []
     if config is None:
         delivered = pending
@@ -156,6 +158,7 @@ def deliver(outcome: ExamOutcome, folder: Path, objects: Sequence[ResultObject],
                 delivered.append(obj)
             else:
                 failed.append((obj, error.message))
+                kinds.add(error.kind)
     entries = [_entry(o, outcome, user_id, destination, signed,
                       "saved" if config is None else "sent", "") for o in delivered]
     entries += [_entry(o, outcome, user_id, destination, signed, "failed", why)
@@ -164,7 +167,7 @@ def deliver(outcome: ExamOutcome, folder: Path, objects: Sequence[ResultObject],
         store.pacs_log.record(entries)
     return DeliveryReport(exam_id=outcome.exam_id, folder=folder, destination=destination,
                           signed=signed, delivered=tuple(delivered), already=already,
-                          failed=tuple(failed))
+                          failed=tuple(failed), failure_kinds=frozenset(kinds))
 
 
 def workstation_uid() -> str:
