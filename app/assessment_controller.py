@@ -1,10 +1,11 @@
 """The reader's per-breast decision on the exam shown: loading and signing assessments, the
 blinded first read, finding marks placed on the viewers, and the exam's PDF report.
 
-It owns its jobs and signals; the window only composes it: it calls :meth:`show_exam` when
-another exam is shown, attaches the viewers that show the exam's views, and hides the
-model's output (score, heatmap) while ``model_visible`` is False, on
-``model_visibility_changed``.
+It owns its jobs and signals; the window only composes it: it calls :meth:`show_entry` (or
+:meth:`show_exam`) when another exam is shown and attaches the viewers that show its views
+(:meth:`attach_hanging`), whose heatmap and peak the controller hides while the model's
+output is not to be seen; the window hides the scores it shows itself while
+``model_visible`` is False (``model_visibility_changed``).
 
 Reading never depends on the model: without one (none installed, nothing scored, or "Read
 without model" chosen) the breasts are assessed all the same, signed as read without it.
@@ -33,6 +34,8 @@ from app.assessment_jobs import (
 )
 from app.breast_decision_panel import BreastDecisionPanel, BreastModel
 from app.errors import show_error
+from app.exam_entries import ExamEntry
+from app.hanging_viewer import HangingViewer
 from app.score_text import score_text, threshold_text
 from app.viewer import ImageViewer
 from app.worker import JobPools, Worker
@@ -74,7 +77,7 @@ class AssessmentController(QObject):
 
     def __init__(self, panel: BreastDecisionPanel, *, store: Store, user: UserRecord,
                  pools: JobPools, blinded: bool, limits: ReportLimits,
-                 parent: QWidget | None = None) -> None:
+                 model_id: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._panel = panel
         self._store = store
@@ -82,6 +85,7 @@ class AssessmentController(QObject):
         self._pools = pools
         self._blinded = blinded
         self._limits = limits
+        self._model_id = model_id  # the installed model's, for scores of this session
         self._window = parent
         self._shown: ExamShown | None = None
         self._history: list[AssessmentRecord] | None = None
@@ -111,6 +115,17 @@ class AssessmentController(QObject):
     @property
     def exam(self) -> Exam | None:
         return None if self._shown is None else self._shown.exam
+
+    def show_entry(self, entry: ExamEntry | None) -> None:
+        """Assess the worklist's exam ``entry`` (None: nothing), with its scores and this
+        session's model outputs."""
+        if entry is None:
+            self.show_exam(None)
+            return
+        stored = next((r.reading.model_id for r in entry.rows if r.reading is not None), None)
+        self.show_exam(entry.exam, result=entry.result, model_id=stored or self._model_id,
+                       predictions={r.path: r.prediction for r in entry.rows
+                                    if r.prediction is not None})
 
     def show_exam(self, exam: Exam | None, *, result: ExamResult | None = None,
                   model_id: str | None = None,
@@ -165,6 +180,8 @@ class AssessmentController(QObject):
                    for side in BREAST_SIDES}
         self._panel.set_model(breasts, status=self._status(has_output, revealed, without))
         visible = has_output and revealed and not without
+        for viewer, _path_of in self._viewers:
+            viewer.set_model_hidden(not visible)
         if visible != self._visible:
             self._visible = visible
             self.model_visibility_changed.emit(visible)
@@ -260,7 +277,14 @@ class AssessmentController(QObject):
         """Draw the exam's marks on ``viewer`` and place marks by clicking on it; ``path_of``
         tells which image it shows (None: none)."""
         self._viewers.append((viewer, path_of))
+        viewer.set_model_hidden(not self._visible)
         viewer.clicked_at.connect(lambda x, y: self._on_viewer_clicked(viewer, path_of, x, y))
+        viewer.image_changed.connect(self.refresh_marks)
+
+    def attach_hanging(self, hanging: HangingViewer) -> None:
+        """Attach every viewer of the hanging (its cells and its single view)."""
+        for viewer in hanging.viewers():
+            self.attach_viewer(viewer, lambda v=viewer: hanging.shown_path(v))
 
     @Slot()
     def refresh_marks(self) -> None:

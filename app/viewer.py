@@ -54,7 +54,8 @@ class ImageViewer(QWidget):
     the reader's own drags, wheel turns and double-clicks; ``activated`` when the reader
     clicks into the viewer. ``clicked_at`` (x, y): a left click that did not pan, at that
     pixel of the file (from its top-left, mirrored back when the copy is mirrored); finding
-    marks are placed from it and drawn by :meth:`set_marks`.
+    marks are placed from it and drawn by :meth:`set_marks`. ``image_changed`` after
+    :meth:`set_image` (marks are per picture).
     """
 
     window_changed = Signal(float, float)
@@ -64,6 +65,7 @@ class ImageViewer(QWidget):
     view_moved = Signal()
     activated = Signal()
     clicked_at = Signal(float, float)
+    image_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +89,7 @@ class ImageViewer(QWidget):
         self._drag_button: Qt.MouseButton | None = None
         self._drag_start = QPointF()
         self._marks: list[tuple[float, float]] = []
+        self._model_hidden = False
         self._drag_origin: tuple[float, float] | QPointF = QPointF()
         self._caption = ""
         self._highlighted = False
@@ -111,6 +114,7 @@ class ImageViewer(QWidget):
             self._heat = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         self._update_pixmap()
         self.fit()
+        self.image_changed.emit()
 
     @property
     def marks(self) -> list[tuple[float, float]]:
@@ -120,6 +124,16 @@ class ImageViewer(QWidget):
     def set_marks(self, marks: list[tuple[float, float]]) -> None:
         """Draw finding marks at these file pixels (a new image clears them)."""
         self._marks = list(marks)
+        self.update()
+
+    @property
+    def model_hidden(self) -> bool:
+        """Whether the model's heatmap and peak are kept off the picture (blinded first read,
+        or read without the model)."""
+        return self._model_hidden
+
+    def set_model_hidden(self, hidden: bool) -> None:
+        self._model_hidden = hidden
         self.update()
 
     def set_message(self, message: str) -> None:
@@ -347,7 +361,7 @@ class ImageViewer(QWidget):
         # Smoothing only when shrinking: enlarged pixels stay crisp for the radiologist.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._scale < 1.0)
         painter.drawPixmap(target, self._pixmap, QRectF(self._pixmap.rect()))
-        if self._heat_visible and self._heat is not None:
+        if self._heat_visible and self._heat is not None and not self._model_hidden:
             painter.setOpacity(self._heat_opacity)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(target, self._heat, QRectF(self._heat.rect()))
@@ -371,7 +385,7 @@ class ImageViewer(QWidget):
             painter.drawRect(self.rect().adjusted(1, 1, -2, -2))
 
     def _paint_peak(self, painter: QPainter) -> None:
-        point = self.peak_position()
+        point = None if self._model_hidden else self.peak_position()
         if point is None:
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)

@@ -95,6 +95,7 @@ def test_a_blinded_first_read_then_an_amendment_keeps_both(qtbot, reading, store
     assert "hidden" in left.model.text() and "0.83" not in left.model.text()
     assert not left.verdict.isEnabled()
     assert "Blinded first read" in r.panel.model_status.text()
+    assert r.viewer.model_hidden  # no heatmap, no peak
 
     right.set_birads("1")
     left.set_birads("3")
@@ -106,6 +107,7 @@ def test_a_blinded_first_read_then_an_amendment_keeps_both(qtbot, reading, store
     assert {a.side: (a.birads, a.mode) for a in first} == {"R": ("1", "blinded"),
                                                            "L": ("3", "blinded")}
     assert "0.830 Positive" in left.model.text() and left.verdict.isEnabled()
+    assert not r.viewer.model_hidden
 
     left.set_birads("4B")
     left.set_verdict(True)
@@ -207,8 +209,8 @@ def test_a_mark_on_a_mirrored_right_breast_is_stored_in_the_files_pixels(
     stored = np.asarray(Image.open(path))[:, ::-1].copy()  # facing the wrong way: mirrored
     Image.fromarray(stored).save(path)
     height, width = stored.shape
-    r.viewer.set_image(make_display_image(stored.astype(np.float32) / 255,
-                                          chest_wall="right"))
+    display = make_display_image(stored.astype(np.float32) / 255, chest_wall="right")
+    r.viewer.set_image(display)
     assert r.viewer.image is not None and r.viewer.image.mirrored
     target = (50.0, 120.0)  # in the file's pixels: near its left edge, so drawn on the right
     rect = r.viewer.image_rect()
@@ -228,6 +230,8 @@ def test_a_mark_on_a_mirrored_right_breast_is_stored_in_the_files_pixels(
     r.panel.forms["R"].set_birads("4A")
     (signed,) = sign(qtbot, r)
     assert signed.marks == (mark,)
+    r.viewer.set_image(display)  # the picture loaded again: its marks are drawn again
+    assert r.viewer.marks == [(mark.x, mark.y)]
 
     qtbot.mouseClick(r.viewer, Qt.MouseButton.LeftButton, pos=on_screen)  # on it: removed
     assert r.panel.forms["R"].marks == () and r.viewer.marks == []
