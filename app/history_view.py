@@ -1,4 +1,5 @@
-"""History and search over past readings (the query itself runs on a worker)."""
+"""History and search over past readings, by patient ID or name, accession, file or reader
+(the query itself runs on a worker)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from core.store import Label, ReadingRecord
 HISTORY_LIMIT = 1000
 TYPING_PAUSE_MS = 250
 PERIODS = {"All time": None, "Today": 0, "Last 7 days": 7, "Last 30 days": 30}
-COLUMNS = ("Date", "File", "Score", "Class", "Reader", "Decision", "BI-RADS", "Sync")
+COLUMNS = ("Date", "File", "Score", "Class", "Patient ID", "Accession", "Reader", "Decision",
+           "BI-RADS", "Sync")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class HistoryView(QWidget):
         super().__init__(parent)
         self._readings: list[ReadingRecord] = []
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search file, reader or SOP Instance UID")
+        self.search.setPlaceholderText("Search patient ID or name, accession, file, reader or "
+                                       "SOP Instance UID")
         self.search.setClearButtonEnabled(True)
         self.label = QComboBox()
         self.label.addItems(["Any class", "Positive", "Negative"])
@@ -147,6 +150,8 @@ def _cells(r: ReadingRecord) -> list[tuple[str, object]]:
         (score_text(score=r.score, threshold=r.threshold, positive=r.label == "Positive"),
          r.score),
         (r.label, r.label),
+        (r.identity.patient_id or "", (r.identity.patient_id or "").lower()),
+        (r.identity.accession_number or "", (r.identity.accession_number or "").lower()),
         (r.username, r.username.lower()),
         (decision, decision),
         (birads, birads),

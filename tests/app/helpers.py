@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.main_window import MainWindow
 
 
-def worklist_texts(window: MainWindow, column: str) -> list[str]:
-    """The texts of one worklist column, in the order shown."""
+def _values(window: MainWindow, index: QModelIndex) -> dict[str, str]:
+    proxy, columns = window.worklist.proxy, window.worklist_model.COLUMNS
+    return {c: proxy.index(index.row(), i, index.parent()).data() or ""
+            for i, c in enumerate(columns)}
+
+
+def exam_rows(window: MainWindow) -> list[dict[str, str]]:
+    """The worklist's exam rows as shown (triage order, filters applied), column by name."""
+    window.worklist_model.flush()  # what the list shows a moment later
     proxy = window.worklist.proxy
-    number = window.worklist_model.COLUMNS.index(column)
-    return [proxy.index(row, number).data() for row in range(proxy.rowCount())]
+    return [_values(window, proxy.index(n, 0)) for n in range(proxy.rowCount())]
+
+
+def image_rows(window: MainWindow) -> list[dict[str, str]]:
+    """Every exam's image rows as shown, exam after exam."""
+    window.worklist_model.flush()
+    proxy = window.worklist.proxy
+    rows = []
+    for number in range(proxy.rowCount()):
+        exam = proxy.index(number, 0)
+        rows += [_values(window, proxy.index(n, 0, exam)) for n in range(proxy.rowCount(exam))]
+    return rows
+
+
+def worklist_texts(window: MainWindow, column: str) -> list[str]:
+    """The texts of one column of the image rows, in the order shown."""
+    return [row[column] for row in image_rows(window)]
 
 
 def worklist_by_file(window: MainWindow) -> dict[str, dict[str, str]]:
-    model = window.worklist_model
-    rows = {}
-    for number in range(model.rowCount()):
-        values = {c: model.index(number, i).data() for i, c in enumerate(model.COLUMNS)}
-        rows[values["File"]] = values
-    return rows
+    """Image rows by file name."""
+    return {row["Name"]: row for row in image_rows(window)}
 
 
 def open_message_boxes() -> list[QMessageBox]:

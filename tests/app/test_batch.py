@@ -16,7 +16,7 @@ def test_progress_then_cancel_keeps_finished_readings(qtbot, make_window, store,
     classifier = FakeClassifier(steps=True)
     window = make_window(classifier)
     window.import_paths([str(tmp_path / "batch")])
-    qtbot.waitUntil(lambda: window.worklist_model.rowCount() == 12)
+    qtbot.waitUntil(lambda: len(window.worklist_model.rows()) == 12)
     assert window.worklist.progress.isVisible()
     assert window.worklist.cancel_button.isVisible()
     assert set(worklist_texts(window, "Status")) == {"queued", "running"}

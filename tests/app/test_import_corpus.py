@@ -10,7 +10,7 @@ import pytest
 from app.worklist_model import RowStatus
 from core.settings import Settings
 from tests.app.factories import FakeClassifier
-from tests.app.helpers import open_message_boxes
+from tests.app.helpers import open_message_boxes, worklist_texts
 from tests.corpus.generate import LIMITS, kinds, write_corpus, write_many_files, write_valid
 from tests.corpus.judge import Said, judge_all
 
@@ -44,7 +44,8 @@ def test_the_corpus_imports_as_error_rows_and_scored_rows(qtbot, make_window, st
     assert [f"{v.kind.name}: {v.problem}" for v in verdicts if not v.ok] == []
     assert all(rows[str(path)].status is RowStatus.DONE for path in valid)
     assert done == len(made) + len(valid) == len(rows)  # one row per file, nothing more
-    shown = dict(zip(_column(window, "File"), _column(window, "Status"), strict=True))
+    shown = dict(zip(worklist_texts(window, "Name"), worklist_texts(window, "Status"),
+                     strict=True))
     assert shown["empty.png"] == "error: the file is empty (0 bytes)"
     assert open_message_boxes() == []  # per-file errors stay in the list
     after = {reading.id for reading in store.list_readings()}
@@ -62,14 +63,9 @@ def test_a_folder_of_ten_thousand_files_imports(qtbot, make_window, store, tmp_p
     assert _import(qtbot, window, tmp_path / "many") == 10_000
 
     model = window.worklist_model
-    assert model.rowCount() == 10_000
+    assert len(model.rows()) == 10_000
     assert model.count(RowStatus.DONE) == valid
     assert model.count(RowStatus.ERROR) == broken
     assert store.count_readings() == valid
     assert open_message_boxes() == []
 
-
-def _column(window, name: str) -> list[str]:
-    model = window.worklist_model
-    number = model.COLUMNS.index(name)
-    return [model.index(row, number).data() for row in range(model.rowCount())]

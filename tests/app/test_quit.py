@@ -29,7 +29,7 @@ def test_quit_mid_batch_keeps_readings_and_drains_pools(qtbot, make_window, stor
     reopened = Store.open(settings.store_path)  # as after a restart
     try:
         again = make_window(FakeClassifier(), window_store=reopened)
-        qtbot.waitUntil(lambda: again.worklist_model.rowCount() == 4)
+        qtbot.waitUntil(lambda: len(again.worklist_model.rows()) == 4)
         rows = worklist_by_file(again)
         assert sorted(rows) == shown
         assert {row["Status"] for row in rows.values()} == {"done"}
