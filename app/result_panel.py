@@ -176,7 +176,10 @@ class ResultPanel(QGroupBox):
             threshold = result.threshold
             lines.append(_Line("Exam", result.score, result.label, threshold, bold=True))
             deciding = set()
-            for side, breast in result.breasts.items():
+            for side in ("R", "L", "unknown"):  # as hung: the right breast first
+                breast = result.breasts.get(side)  # type: ignore[call-overload]
+                if breast is None:
+                    continue
                 note = "no image" if not breast.views else "not scored"
                 lines.append(_Line(BREAST_NAMES[side], breast.score, breast.label, threshold,
                                    note=note))

@@ -228,3 +228,57 @@ class HealthPublic(_Contract):
     contract_version: str = CONTRACT_VERSION
     database: bool | None = None
     migrations_at_head: bool | None = None
+
+
+# --- model versions -------------------------------------------------------------------------
+
+ED25519_KEY_PATTERN = r"^[A-Za-z0-9+/]{43}=$"  # 32 bytes, standard base64
+ED25519_SIGNATURE_PATTERN = r"^[A-Za-z0-9+/]{86}==$"  # 64 bytes, standard base64
+
+
+class ModelSignature(_Contract):
+    """A detached Ed25519 signature of the exact bytes of a model's ``manifest.json``, made
+    offline by IT (``mammo-server model sign``) and kept as ``manifest.json.sig`` beside it.
+    ``public_key`` names the key; a workstation trusts it only if its settings list it."""
+
+    algorithm: Literal["ed25519"] = "ed25519"
+    public_key: str = Field(pattern=ED25519_KEY_PATTERN)
+    signature: str = Field(pattern=ED25519_SIGNATURE_PATTERN)
+
+
+class ModelFilePublic(_Contract):
+    """A file of a model version the server holds, fetched by hash from
+    ``GET /models/files/{sha256}`` (HTTP Range requests resume a cut-off download)."""
+
+    path: str
+    sha256: Sha256Hex
+    size: int = Field(ge=0)
+
+
+class ModelVersionPublic(_Contract):
+    """A stored model version. The manifest itself is the file whose hash is
+    ``manifest_sha256``; ``files`` are the files it lists that the server holds."""
+
+    id: int
+    model_id: str
+    manifest_sha256: Sha256Hex
+    preprocessing_version: str
+    signature: ModelSignature
+    files: list[ModelFilePublic]
+    size_bytes: int
+    uploaded_at: AwareDatetime
+    approved_at: AwareDatetime | None = None
+
+
+class ApprovedModelPublic(_Contract):
+    """The version IT approved for every workstation; ``None`` before the first approval."""
+
+    version: ModelVersionPublic | None = None
+
+
+class ModelReportCreate(_Contract):
+    """A workstation's report on a model version, kept in the server's audit log."""
+
+    outcome: Literal["installed", "activated", "refused"]
+    reason: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]*$")] | None = None
+    message: LongText | None = None

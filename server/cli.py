@@ -16,6 +16,7 @@ from server.db import migrate
 from server.db.database import Database
 from server.errors import ServerError
 from server.main import utc_now
+from server.model_cli import add_model_commands
 from server.security.passwords import PasswordHasher
 from server.services import users
 from server.settings import ServerSettings, config_file, load_settings
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check-config", help="validate settings and database").set_defaults(
         handler=_check_config
     )
+    add_model_commands(commands, now=utc_now)
     return parser
 
 

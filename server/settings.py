@@ -62,6 +62,10 @@ class ServerSettings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="Proxies trusted for X-Forwarded-For (nginx)."
     )
+    model_store_dir: Path = Field(
+        default=Path("/var/lib/mammo-server/models"),
+        description="Content-addressed files of the model versions (docs/model-rollout.md).",
+    )
 
     @field_validator("database_url")
     @classmethod

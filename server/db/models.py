@@ -168,3 +168,37 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(Text)
     client_addr: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class ModelVersion(Base):
+    """A signed model version; its files live in the content-addressed model store
+    (``model_store_dir``), the manifest among them under its own hash."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(128), index=True)
+    manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    preprocessing_version: Mapped[str] = mapped_column(String(128))
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    public_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    derived_from_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(Timestamp)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ModelApproval(Base):
+    """Each approval, in order; the newest names the version every workstation uses, so a
+    rollback is the approval of an earlier version and the history stays."""
+
+    __tablename__ = "model_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    approved_at: Mapped[datetime] = mapped_column(Timestamp)
+    approved_by: Mapped[str] = mapped_column(String(64))
+
+    version: Mapped[ModelVersion] = relationship(lazy="joined", innerjoin=True)

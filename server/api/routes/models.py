@@ -1,0 +1,51 @@
+"""Model roll-out: the approved version, its files by hash (resumable), workstations'
+reports. Versions are uploaded and approved by IT with ``mammo-server model ...``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse
+
+from core.contracts import ApprovedModelPublic, ErrorPublic, ModelReportCreate
+from server.api.deps import ClientAddr, Context, CurrentUser, Now, SessionDep
+from server.services import model_versions
+from server.services.model_files import ModelFileStore
+
+router = APIRouter(prefix="/models", tags=["models"])
+ERRORS = {status: {"model": ErrorPublic} for status in (401, 404, 422)}
+
+
+@router.get("/approved", responses=ERRORS)
+def read_approved(user: CurrentUser, session: SessionDep) -> ApprovedModelPublic:
+    """The version IT approved for every workstation, or none yet."""
+    return model_versions.approved_public(session)
+
+
+@router.get(
+    "/files/{sha256}",
+    response_class=FileResponse,
+    responses={**ERRORS, 206: {"description": "The range asked for."}},
+)
+def read_file(sha256: str, user: CurrentUser, context: Context) -> FileResponse:
+    """A model file (or a manifest) by its SHA-256. Honours ``Range: bytes=N-`` so that a
+    cut-off download resumes where it stopped."""
+    path = ModelFileStore(context.settings.model_store_dir).existing(sha256)
+    return FileResponse(path, media_type="application/octet-stream")
+
+
+@router.post(
+    "/{version_id}/reports",
+    status_code=204,
+    responses=ERRORS,
+)
+def post_report(
+    version_id: int,
+    body: ModelReportCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: Now,
+    client: ClientAddr,
+) -> Response:
+    """A workstation installed, switched to or refused a version (kept in the audit log)."""
+    model_versions.record_report(session, version_id, body, user=user, now=now, client_addr=client)
+    return Response(status_code=204)
