@@ -40,6 +40,7 @@ from app.hanging_controller import HangingController
 from app.history_controller import HistoryController
 from app.history_view import HistoryView
 from app.menus import build_menus
+from app.pacs_ui import add_pacs_tab
 from app.reading_session import ReadingSession
 from app.result_panel import (
     NO_MODEL_TEXT,
@@ -114,6 +115,8 @@ class MainWindow(QMainWindow):
             authenticator=authenticator)
         self.sync_controller = self.sync_ui.controller if self.sync_ui else None
         self.sync_indicator = self.sync_ui.indicator if self.sync_ui else None
+        self.pacs_tab = add_pacs_tab(self, settings=settings, store=store, user=user,
+                                     pools=pools, reading_service=reading_service)
         build_menus(self)
         self._connect()
         self._start(jobs.recent_readings_job(store, user_id=user.id), self._on_recent_loaded,
@@ -351,7 +354,8 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         if self._config_file is None:
             return
-        dialog = SettingsDialog(self._settings, config_file=str(self._config_file), parent=self)
+        dialog = SettingsDialog(self._settings, config_file=str(self._config_file), parent=self,
+                                pools=self._pools)
         if dialog.exec():
             self._start(jobs.save_settings_job(self._config_file, dialog.changes()),
                         self._on_settings_saved, name="save settings")

@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.pacs_settings_box import PacsSettingsBox
 from app.settings_file import check_setting
 from app.theme import FIELD_ERROR_STYLE
+from app.worker import JobPools
 from core.errors import SettingsError
 from core.settings import Settings, bundled_model_dir
 
@@ -39,7 +41,7 @@ class SettingsDialog(QDialog):
     """Edits the user's settings; :meth:`changes` gives what to write."""
 
     def __init__(self, settings: Settings, *, config_file: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, pools: JobPools | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)  # room for a model folder's path and its error
@@ -69,6 +71,7 @@ class SettingsDialog(QDialog):
         self._add_row(form, "Device", self.device, "device")
         self._add_row(form, "Data directory", _row(self.data_dir, self._browse_button(
             self._on_browse_data_clicked)), "data_dir")
+        self.pacs = PacsSettingsBox(settings, pools=pools)
         note = QLabel(f"Saved in {config_file}. Changes apply when Mammo Workstation is started "
                       "again. Readings stay in the data directory they were made in.")
         note.setWordWrap(True)
@@ -78,16 +81,17 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.pacs)
         layout.addWidget(note)
         layout.addWidget(self.buttons)
 
-    def changes(self) -> dict[str, str | None]:
+    def changes(self) -> dict[str, str | int | None]:
         """The values to write; empty text removes the key (back to the site's default).
 
         The model folder is written only when it was edited: the one shown may come from the
         site file or MAMMO_MODEL_DIR, and checking a model reads all of its files.
         """
-        values: dict[str, str | None] = {
+        values: dict[str, str | int | None] = {
             "server_url": self.server_url.text().strip() or None,
             "ca_cert": self.ca_cert.text().strip() or None,
             "engine": self.engine.currentText(),
@@ -97,7 +101,7 @@ class SettingsDialog(QDialog):
         model_dir = self.model_dir.text().strip()
         if model_dir != self._model_dir_shown:
             values["model_dir"] = model_dir or None
-        return values
+        return values | self.pacs.changes()
 
     def accept(self) -> None:
         """Close only with values the program will take; else say why next to each field."""
@@ -109,13 +113,16 @@ class SettingsDialog(QDialog):
         for key, label in self.errors.items():
             label.setText(problems.get(key, ""))
             label.setVisible(key in problems)
+        self.pacs.show_problems(problems)
         if problems:
             return
         super().accept()
 
     def _problems(self) -> dict[str, str]:
-        problems = {}
+        problems = self.pacs.problems()
         for key, value in self.changes().items():
+            if key in problems:
+                continue
             try:
                 check_setting(key, value)
             except SettingsError as exc:

@@ -19,10 +19,12 @@ from core.errors import ModelLoadError, SettingsError
 from core.inference.manifest import load_manifest
 from core.settings import SETTINGS_SCHEMA_VERSION, Settings
 
-EDITABLE_KEYS = ("server_url", "ca_cert", "engine", "device", "data_dir", "model_dir")
+EDITABLE_KEYS = ("server_url", "ca_cert", "engine", "device", "data_dir", "model_dir",
+                 "pacs_host", "pacs_port", "pacs_called_ae", "pacs_calling_ae",
+                 "pacs_receive_port")
 
 
-def write_user_settings(path: Path, changes: dict[str, str | None]) -> Path:
+def write_user_settings(path: Path, changes: dict[str, str | int | None]) -> Path:
     """Merge ``changes`` (None or "" removes a key) into the TOML file at ``path``.
 
     Raises:
@@ -54,7 +56,7 @@ def write_user_settings(path: Path, changes: dict[str, str | None]) -> Path:
     return path
 
 
-def check_setting(key: str, value: str | None) -> None:
+def check_setting(key: str, value: str | int | None) -> None:
     """Refuse a value the program could not use; None or "" (back to the default) passes.
 
     A model folder is checked as loading it would be (manifest and every file's hash), which

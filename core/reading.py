@@ -60,6 +60,11 @@ class ReadingService:
         self._max_file_bytes = max_file_bytes
         self._max_pixels = max_pixels
 
+    @property
+    def classifier(self) -> Classifier:
+        """The model this service reads with (its heatmaps are made again for results)."""
+        return self._classifier
+
     def read(self, paths: Iterable[str | Path], *, user_id: UserId | None,
              cancel: threading.Event | None = None, progress: Progress | None = None,
              reuse_earlier: bool = False) -> Iterator[ReadOutcome]:
