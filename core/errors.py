@@ -91,3 +91,24 @@ class PacsError(MammoError):
         super().__init__(message)
         self.kind = kind
         self.transient = transient
+
+
+class ModelRefusalKind(StrEnum):
+    BAD_SIGNATURE = "bad_signature"  # the signature does not match the manifest
+    UNKNOWN_KEY = "unknown_key"  # signed, but with a key this workstation does not trust
+    UNSIGNED = "unsigned"  # no signature at all
+    CHANGED_FILE = "changed_file"  # a file differs from the hash its manifest gives
+    UNKNOWN_PREPROCESSING = "unknown_preprocessing"  # made for another app version
+    UNREADABLE = "unreadable"  # the manifest cannot be read
+    LOAD_FAILED = "load_failed"  # verified, but the engine could not load it
+
+
+class ModelRefusedError(ModelLoadError):
+    """A model version from the server was refused; the workstation keeps the one it has.
+
+    ``kind`` is a :class:`ModelRefusalKind`; the message says what IT should do.
+    """
+
+    def __init__(self, message: str, *, kind: ModelRefusalKind) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, ValidationError
@@ -107,6 +107,10 @@ class Settings(BaseSettings):
         default=False, description="Send results before the reader signs (IT's decision).")
     pacs_export_dir: Path | None = Field(
         default=None, description="Results folder when no PACS is set; default data_dir/pacs.")
+    model_public_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]] = Field(
+        default_factory=list,
+        description="Ed25519 public keys (base64) whose signed model versions this workstation "
+                    "takes from the server (docs/model-rollout.md); empty: none.")
 
     @property
     def resolved_model_dir(self) -> Path:

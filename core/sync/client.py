@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -18,8 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 from core import __version__
 from core.contracts import (
+    ApprovedModelPublic,
     ErrorPublic,
     LoginRequest,
+    ModelReportCreate,
     ReadingBatchCreate,
     ReadingBatchItem,
     ReadingBatchPublic,
@@ -171,6 +176,73 @@ class ApiClient:
             params["cursor"] = cursor
         response = self._send("GET", "/readings", access_token=access_token, params=params)
         return _parse(response, ReadingsPublic), _server_time(response)
+
+    # Model versions ------------------------------------------------------------------------
+
+    def approved_model(self, access_token: str) -> ApprovedModelPublic:
+        """The model version IT approved for every workstation (``version`` None: none)."""
+        response = self._send("GET", "/models/approved", access_token=access_token)
+        return _parse(response, ApprovedModelPublic)
+
+    def report_model(self, access_token: str, version_id: int, report: ModelReportCreate
+                     ) -> None:
+        """Tell the server (its audit log) that this workstation installed, switched to or
+        refused a version."""
+        self._send(
+            "POST",
+            f"/models/{version_id}/reports",
+            access_token=access_token,
+            content=report.model_dump_json().encode(),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def download_model_file(
+        self,
+        access_token: str,
+        sha256: str,
+        dest: Path,
+        *,
+        cancel: threading.Event | None = None,
+        chunk_bytes: int = 1 << 16,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> bool:
+        """Fetch the model file named by ``sha256`` into ``dest``, after the bytes ``dest``
+        holds already (an HTTP Range request), so a cut-off download resumes. The caller
+        checks the hash. Returns False when ``cancel`` was set (``dest`` keeps what came).
+
+        Raises:
+            SyncError: the server cannot be reached or refused (404: no such file).
+        """
+        offset = dest.stat().st_size if dest.exists() else 0
+        headers = {"Authorization": f"Bearer {access_token}"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        host = self._endpoint.host
+        try:
+            with self._http.stream("GET", f"/models/files/{sha256}", headers=headers) as response:
+                if response.status_code == 416:
+                    return True  # dest holds the whole file already; the hash check decides
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for_status(response, host)
+                resumed = response.status_code == 206 and response.headers.get(
+                    "content-range", "").startswith(f"bytes {offset}-")
+                with dest.open("ab" if resumed else "wb") as fh:
+                    for chunk in response.iter_bytes(chunk_bytes):
+                        fh.write(chunk)
+                        if on_bytes is not None:
+                            on_bytes(len(chunk))
+                        if cancel is not None and cancel.is_set():
+                            return False
+        except httpx.TimeoutException as exc:
+            raise SyncError(
+                f"The server {host} did not answer in time; the model download resumes on "
+                "the next try.",
+                kind=SyncErrorKind.NETWORK,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, host) from exc
+        return True
 
     # Plumbing ------------------------------------------------------------------------------
 

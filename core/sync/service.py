@@ -25,12 +25,14 @@ from core.sync.backoff import backoff_delay
 from core.sync.client import ApiClient
 from core.sync.endpoint import ServerEndpoint
 from core.sync.login import LoginResult, log_in
+from core.sync.models import DOWNLOAD_CHUNK, SessionModelServer
 from core.sync.pull import Puller, PullOutcome
 from core.sync.push import MAX_BATCH, Pusher, PushOutcome
 from core.sync.session import ServerSession
 from core.sync.tokens import TokenStore, default_token_store, token_key
 
 if TYPE_CHECKING:
+    from core.modelstore import ModelRollout, RolloutReport
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class SyncReport:
     cancelled: bool
     already_running: bool
     status: SyncStatus
+    model: RolloutReport | None = None  # what the model roll-out found, when it ran
 
 
 class SyncService:
@@ -96,6 +99,8 @@ class SyncService:
         transport: httpx.BaseTransport | None = None,
         batch_size: int = MAX_BATCH,
         random_fraction: Callable[[], float] = random.random,
+        rollout: ModelRollout | None = None,
+        model_chunk_bytes: int = DOWNLOAD_CHUNK,
     ) -> None:
         self._store = store
         self._server_url = server_url
@@ -106,6 +111,8 @@ class SyncService:
         self._transport = transport
         self._batch_size = batch_size
         self._random = random_fraction
+        self._rollout = rollout
+        self._model_chunk = model_chunk_bytes
         self._client: ApiClient | None = None
         self._client_lock = threading.Lock()
         self._running = threading.Lock()
@@ -119,9 +126,11 @@ class SyncService:
         server_url: str | None = None,
         tokens: TokenStore | None = None,
         batch_size: int = MAX_BATCH,
+        rollout: ModelRollout | None = None,
     ) -> SyncService:
         """The service the settings describe; ``server_url`` overrides theirs (``mammo login
-        --server``), else the settings' one, else the server of the last login."""
+        --server``), else the settings' one, else the server of the last login. With
+        ``rollout``, each pass also brings the approved model version."""
         url = server_url or settings.server_url
         if url is None:
             last = store.sync.current_account()
@@ -133,6 +142,7 @@ class SyncService:
             tokens=tokens or default_token_store(settings.data_dir),
             offline_login_days=settings.offline_login_days,
             batch_size=batch_size,
+            rollout=rollout,
         )
 
     @property
@@ -170,8 +180,13 @@ class SyncService:
 
     # Sync ----------------------------------------------------------------------------------
 
+    @property
+    def rollout(self) -> ModelRollout | None:
+        return self._rollout
+
     def sync_once(self, cancel: threading.Event | None = None) -> SyncReport:
-        """Push every due change of the current account, then pull its new history.
+        """Push every due change of the current account, then pull its new history, then
+        (with a model roll-out) fetch and verify the approved model version.
 
         Returns a report even when entries were refused or conflicted (they are counted);
         when another pass is running it returns at once with ``already_running``.
@@ -184,7 +199,7 @@ class SyncService:
         if not self._running.acquire(blocking=False):
             return self._report(already_running=True)
         try:
-            pushed, pulled = self._sync(cancel)
+            pushed, pulled, model = self._sync(cancel)
         finally:
             self._running.release()
         return SyncReport(
@@ -196,6 +211,7 @@ class SyncService:
             cancelled=cancel.is_set(),
             already_running=False,
             status=self.status(),
+            model=model,
         )
 
     def status(self) -> SyncStatus:
@@ -239,7 +255,9 @@ class SyncService:
 
     # Internals -----------------------------------------------------------------------------
 
-    def _sync(self, cancel: threading.Event) -> tuple[PushOutcome, PullOutcome]:
+    def _sync(
+        self, cancel: threading.Event
+    ) -> tuple[PushOutcome, PullOutcome, RolloutReport | None]:
         started = self._clock()
         before = self._store.sync.status()
         try:
@@ -265,6 +283,10 @@ class SyncService:
             pushed = pusher.push(account.user_id, cancel)
             puller = Puller(store=self._store, client=client, session=session, clock=self._clock)
             pulled = puller.pull(account, cancel)
+            model = None
+            if self._rollout is not None and not cancel.is_set():
+                server = SessionModelServer(client, session, chunk_bytes=self._model_chunk)
+                model = self._rollout.update(server, cancel)
         except SyncError as exc:
             self._record_failure(before, exc, started=started)
             raise
@@ -286,7 +308,7 @@ class SyncService:
                 next_attempt_at=self._store.sync.next_due(account.user_id),
             )
         )
-        return pushed, pulled
+        return pushed, pulled, model
 
     def _record_failure(
         self, before: SyncStatusRecord, exc: SyncError, *, started: datetime
