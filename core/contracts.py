@@ -9,11 +9,20 @@ Bump :data:`CONTRACT_VERSION` on any change a deployed peer could not read.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+)
 
 CONTRACT_VERSION = "1.0"
 
@@ -26,12 +35,62 @@ def _printable(value: str) -> str:
     return value
 
 
-ShortText = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_printable)]
-LongText = Annotated[str, Field(max_length=4000), AfterValidator(_printable)]
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(value: object) -> object:
+    # Lax pydantic reads 0 or "1.5" as seconds since 1970: a signed_at of 0 would be a reading
+    # signed in 1970. A time on the wire is ISO 8601 text.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("a time must be ISO 8601 text (2025-03-01T10:00:00+00:00), not a number")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    # PostgreSQL keeps offsets within +-15:59 and refuses the rest; Python allows up to 24 h.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the time is out of range") from exc
+
+
+def _not_text(value: object) -> object:
+    # Lax pydantic reads "3" as 3 and true as 1; a number on the wire is a JSON number.
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# What _printable lets through, as a JSON-schema pattern, so that clients and fuzzers generated
+# from the OpenAPI schema know it (the validator keeps its plainer message).
+_PRINTABLE = {"pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"}
+
+ShortText = Annotated[
+    str,
+    Field(min_length=1, max_length=128, json_schema_extra=_PRINTABLE),
+    AfterValidator(_printable),
+]
+LongText = Annotated[
+    str, Field(max_length=4000, json_schema_extra=_PRINTABLE), AfterValidator(_printable)
+]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Username = Annotated[str, Field(pattern=r"^\S{1,64}$"), AfterValidator(_printable)]
-Password = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_printable)]
+# The numbers, flags and times below are never read from text ("0.5", "yes") or from numbers
+# (0 as false): a client that sends them wrongly is told so instead of guessed at.
+Probability = Annotated[
+    float, Field(ge=0.0, le=1.0, allow_inf_nan=False), BeforeValidator(_not_text)
+]
+Flag = Annotated[bool, Strict()]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
+Day = Annotated[date, BeforeValidator(_not_a_number)]
+# No space or control character of any kind, spelt out: "\s" differs between the regex
+# dialects of pydantic (Rust), Python and JSON-schema clients (U+0085, U+FEFF).
+NAME_CHARACTER = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+Username = Annotated[str, Field(pattern=rf"^{NAME_CHARACTER}{{1,64}}$"), AfterValidator(_printable)]
+Password = Annotated[
+    str,
+    Field(min_length=1, max_length=1024, json_schema_extra=_PRINTABLE),
+    AfterValidator(_printable),
+]
 Role = Literal["radiologist", "admin"]
 
 
@@ -86,7 +145,7 @@ class UserCreate(_Contract):
 class UserUpdate(_Contract):
     """Fields an admin may change; omitted fields stay as they are."""
 
-    is_active: bool | None = None
+    is_active: Flag | None = None
     role: Role | None = None
 
 
@@ -109,8 +168,8 @@ class ImageMeta(_Contract):
     """The image a reading is about. The server never receives pixels, only their digest."""
 
     pixel_sha256: Sha256Hex
-    width: int = Field(gt=0, le=100_000)
-    height: int = Field(gt=0, le=100_000)
+    width: Annotated[int, Field(gt=0, le=100_000), BeforeValidator(_not_text)]
+    height: Annotated[int, Field(gt=0, le=100_000), BeforeValidator(_not_text)]
     laterality: Literal["L", "R"] | None = None
     view_position: Annotated[ShortText, Field(max_length=16)] | None = None
     sop_instance_uid: Annotated[ShortText, Field(max_length=64)] | None = None
@@ -135,12 +194,14 @@ class ReadingCreate(_Contract):
     device: ShortText
     preprocessing_version: ShortText
     app_version: ShortText
-    heatmap_peak: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    created_at: AwareDatetime
-    agrees_with_model: bool | None = None
-    birads: int | None = Field(default=None, ge=0, le=6)
+    heatmap_peak: (
+        Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_text)] | None
+    ) = None
+    created_at: Timestamp
+    agrees_with_model: Flag | None = None
+    birads: Annotated[int, Field(ge=0, le=6), BeforeValidator(_not_text)] | None = None
     note: LongText | None = None
-    signed_at: AwareDatetime | None = None
+    signed_at: Timestamp | None = None
     amends_id: UUID | None = None
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -55,6 +56,36 @@ CODE_BY_STATUS = {
     422: "validation_error",
     429: "too_many_attempts",
 }
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The request body could not be read (not UTF-8).",
+    401: "Not logged in, or the token is invalid, expired or revoked.",
+    403: "Logged in, but not allowed to do this.",
+    404: "No such resource, or one the caller may not see.",
+    409: "Contradicts what is stored.",
+    413: "The request body is too large.",
+    422: "The request is not valid.",
+    429: "Too many failed logins; wait Retry-After seconds.",
+    500: "Unexpected server error.",
+    503: "The database is unavailable; try again after Retry-After seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring ``statuses`` as the one error shape. FastAPI would
+    otherwise document 422 as its own validation body, which this server never sends."""
+    return {
+        status: {"model": ErrorPublic, "description": ERROR_DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+ANY_ROUTE_ERRORS = error_responses(422, 500, 503)
+"""What any route may answer: invalid parameters, a bug, the database down."""
+
+BODY_ERRORS = error_responses(400, 413)
+"""What any route that reads a request body may also answer."""
 
 
 def error_response(
@@ -108,7 +139,21 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         message = "HTTP error"
     if isinstance(exc.detail, str) and exc.detail and exc.detail != message:
         message = f"{message}: {exc.detail}"
-    return error_response(exc.status_code, code, message, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette names only the first route that matched the path; FastAPI makes one route per
+    # method, so GET and POST /users would answer "Allow: GET" alone.
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:

@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from core.contracts import AuditPublic, ErrorPublic
+from core.contracts import AuditPublic, Timestamp
 from server.api.deps import AdminUser, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, error_responses
+from server.api.params import Cursor, FilterText, FilterUser
 from server.services import audit
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ANY_ROUTE_ERRORS)
 
 
-@router.get("", responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}})
+@router.get("", responses=error_responses(401, 403))
 def list_audit_events(
     admin: AdminUser,
     session: SessionDep,
-    action: str | None = None,
-    actor: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    action: FilterText | None = None,
+    actor: FilterUser | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> AuditPublic:
     """Audit events, newest first."""
     return audit.list_events(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from core.contracts import ErrorPublic, LoginRequest, RefreshRequest, TokenPair
+from core.contracts import LoginRequest, RefreshRequest, TokenPair
 from server.api.deps import ClientAddr, Context, CurrentLogin, Now, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, BODY_ERRORS, error_responses
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ANY_ROUTE_ERRORS)
 
-_ERRORS = {401: {"model": ErrorPublic}, 429: {"model": ErrorPublic}}
+_ERRORS = {**BODY_ERRORS, **error_responses(401, 429)}
 
 
 @router.post("/login", responses=_ERRORS)

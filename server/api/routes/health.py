@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from core.contracts import ErrorPublic, HealthPublic
+from core.contracts import HealthPublic
 from server.api.deps import Context
+from server.api.errors import ANY_ROUTE_ERRORS
 from server.services import health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=ANY_ROUTE_ERRORS)
 
 
 @router.get("/healthz")
@@ -17,7 +18,7 @@ def healthz() -> HealthPublic:
     return HealthPublic(status="ok")
 
 
-@router.get("/readyz", responses={503: {"model": ErrorPublic}})
+@router.get("/readyz")
 def readyz(context: Context) -> HealthPublic:
     """The database answers and its schema is at this server's newest migration."""
     return health.readiness(context.database)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from core.contracts import ErrorPublic, PredictionPublic
+from core.contracts import PredictionPublic
 from server.api.deps import Context, CurrentUser
+from server.api.errors import ANY_ROUTE_ERRORS, BODY_ERRORS, error_responses
 from server.errors import FeatureDisabled
 from server.services import prediction
 
-router = APIRouter(tags=["predict"])
+router = APIRouter(tags=["predict"], responses=ANY_ROUTE_ERRORS)
 
 
 @router.post(
     "/predict",
-    responses={401: {"model": ErrorPublic}, 413: {"model": ErrorPublic}},
+    responses={**BODY_ERRORS, **error_responses(401, 404)},
     openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
 )
 async def predict(request: Request, user: CurrentUser, context: Context) -> PredictionPublic:

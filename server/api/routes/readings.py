@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from core.contracts import (
-    ErrorPublic,
     ReadingBatchCreate,
     ReadingBatchPublic,
     ReadingCreate,
     ReadingPublic,
     ReadingsPublic,
+    Timestamp,
 )
 from server.api.deps import ClientAddr, CurrentUser, Now, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, BODY_ERRORS, error_responses
+from server.api.params import Cursor, FilterText, FilterUser
 from server.errors import InvalidInput
 from server.services import reading_batch, readings
 from server.services.readings import ReadingFilters
 
-router = APIRouter(prefix="/readings", tags=["readings"])
-
-_ERRORS = {401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}}
+router = APIRouter(prefix="/readings", tags=["readings"], responses=ANY_ROUTE_ERRORS)
 
 
+# ":uuid": "/readings/batch" is then never taken for a reading id (PUT there is a 405).
 @router.put(
-    "/{reading_id}",
-    responses={**_ERRORS, 201: {"model": ReadingPublic}, 409: {"model": ErrorPublic}},
+    "/{reading_id:uuid}",
+    responses={**BODY_ERRORS, **error_responses(401, 404, 409), 201: {"model": ReadingPublic}},
 )
 def put_reading(
     reading_id: uuid.UUID,
@@ -47,7 +47,7 @@ def put_reading(
     return stored
 
 
-@router.post("/batch", responses=_ERRORS)
+@router.post("/batch", responses={**BODY_ERRORS, **error_responses(401)})
 def write_batch(
     body: ReadingBatchCreate, user: CurrentUser, session: SessionDep, now: Now, client: ClientAddr
 ) -> ReadingBatchPublic:
@@ -59,20 +59,20 @@ def write_batch(
     return ReadingBatchPublic(results=results)
 
 
-@router.get("", responses=_ERRORS)
+@router.get("", responses=error_responses(401, 403))
 def list_readings(
     user: CurrentUser,
     session: SessionDep,
     now: Now,
     client: ClientAddr,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    label: str | None = None,
-    model_id: str | None = None,
-    changed_since: datetime | None = None,
-    reader: Annotated[str | None, Query(alias="user")] = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    label: FilterText | None = None,
+    model_id: FilterText | None = None,
+    changed_since: Timestamp | None = None,
+    reader: Annotated[FilterUser | None, Query(alias="user")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
 ) -> ReadingsPublic:
     """Readings oldest first, filtered; a radiologist sees only their own.
 
@@ -92,7 +92,7 @@ def list_readings(
     )
 
 
-@router.get("/{reading_id}", responses={**_ERRORS, 404: {"model": ErrorPublic}})
+@router.get("/{reading_id:uuid}", responses=error_responses(401, 404))
 def get_reading(
     reading_id: uuid.UUID, user: CurrentUser, session: SessionDep, now: Now, client: ClientAddr
 ) -> ReadingPublic:

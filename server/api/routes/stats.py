@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
-from core.contracts import ErrorPublic, StatsPublic
+from core.contracts import Day, StatsPublic
 from server.api.deps import CurrentUser, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, error_responses
 from server.services import stats
 from server.services.stats import GroupBy
 
-router = APIRouter(prefix="/stats", tags=["stats"])
+router = APIRouter(prefix="/stats", tags=["stats"], responses=ANY_ROUTE_ERRORS)
 
 
-@router.get("", responses={401: {"model": ErrorPublic}})
+@router.get("", responses=error_responses(401))
 def read_stats(
     user: CurrentUser,
     session: SessionDep,
     group_by: GroupBy = "day",
-    since: date | None = None,
-    until: date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
 ) -> StatsPublic:
     """Counts, positive rate and reader-model agreement per day, reader or model version."""
     return stats.compute(session, user, group_by=group_by, since=since, until=until)

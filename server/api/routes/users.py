@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from core.contracts import ErrorPublic, UserCreate, UserPublic, UsersPublic, UserUpdate
+from core.contracts import UserCreate, UserPublic, UsersPublic, UserUpdate
 from server.api.deps import AdminUser, ClientAddr, Context, CurrentUser, Now, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, BODY_ERRORS, error_responses
+from server.api.params import UsernamePath
 from server.services import users
 
-router = APIRouter(prefix="/users", tags=["users"])
-
-_ERRORS = {401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}}
+router = APIRouter(prefix="/users", tags=["users"], responses=ANY_ROUTE_ERRORS)
 
 
-@router.get("/me", responses=_ERRORS)
+@router.get("/me", responses=error_responses(401))
 def read_me(user: CurrentUser) -> UserPublic:
     """The logged-in user."""
     return users.to_public(user)
 
 
-@router.get("", responses=_ERRORS)
+@router.get("", responses=error_responses(401, 403))
 def list_users(admin: AdminUser, session: SessionDep) -> UsersPublic:
     """Every account (admin only)."""
     return users.list_users(session)
 
 
-@router.post("", status_code=201, responses={**_ERRORS, 409: {"model": ErrorPublic}})
+@router.post("", status_code=201, responses={**BODY_ERRORS, **error_responses(401, 403, 409)})
 def create_user(
     body: UserCreate,
     admin: AdminUser,
@@ -41,9 +41,9 @@ def create_user(
     return users.to_public(user)
 
 
-@router.patch("/{username}", responses={**_ERRORS, 404: {"model": ErrorPublic}})
+@router.patch("/{username}", responses={**BODY_ERRORS, **error_responses(401, 403, 404)})
 def update_user(
-    username: str,
+    username: UsernamePath,
     body: UserUpdate,
     admin: AdminUser,
     context: Context,
