@@ -110,6 +110,7 @@ def run_self_test(
         ("local store", _check_store),
         ("model", _check_model),
         ("DICOM", _check_dicom_decoders),
+        ("PACS", _check_pacs),
         ("sample", lambda c: _check_sample(c, samples, require=require_recorded_score)),
     )
     out(f"Mammo Workstation {__version__} self-test ({'packaged' if is_frozen() else 'source'}"
@@ -224,6 +225,12 @@ def _check_dicom_decoders(ctx: _Context) -> str:
                           "not open (a pylibjpeg plugin is missing from the installation)")
     names = sorted({name for uid in DICOM_SYNTAXES for name in plugins[uid]})
     return f"pylibjpeg plugins {', '.join(names)} for {len(DICOM_SYNTAXES)} compressed syntaxes"
+
+
+def _check_pacs(ctx: _Context) -> str:
+    from core.pacs.selfcheck import check_pacs_support
+
+    return check_pacs_support(ctx.settings)
 
 
 def _check_sample(ctx: _Context, samples: Path, *, require: bool) -> str:
