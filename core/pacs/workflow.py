@@ -88,7 +88,12 @@ class PacsWorkflow:
 
     def is_retrieved(self, study_uid: str) -> bool:
         """Whether the inbox holds images of this study (a study cut short counts too: its
-        next retrieve fetches only what is missing)."""
+        next retrieve fetches only what is missing). An exam that is no DICOM study (plain
+        images, grouped by name or folder) never is."""
+        try:
+            check_uid(study_uid)
+        except PacsError:
+            return False
         return bool(self.inbox.files(study_uid))
 
     def exam_files(self, exam_id: str) -> list[Path]:
