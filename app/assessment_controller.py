@@ -90,6 +90,7 @@ class AssessmentController(QObject):
         self._shown: ExamShown | None = None
         self._history: list[AssessmentRecord] | None = None
         self._visible = False
+        self._hidden_text = ""
         self._load_job: Worker | None = None
         self._marking = False
         self._viewers: list[tuple[ImageViewer, PathOf]] = []
@@ -111,6 +112,11 @@ class AssessmentController(QObject):
     def model_visible(self) -> bool:
         """Whether the model's score and heatmap of the exam shown may be shown."""
         return self._visible
+
+    @property
+    def hidden_text(self) -> str:
+        """Why the exam's model output is hidden although there is some ("" when it is not)."""
+        return self._hidden_text
 
     @property
     def exam(self) -> Exam | None:
@@ -180,6 +186,9 @@ class AssessmentController(QObject):
                    for side in BREAST_SIDES}
         self._panel.set_model(breasts, status=self._status(has_output, revealed, without))
         visible = has_output and revealed and not without
+        self._hidden_text = "" if visible or not has_output else (
+            "Read without the model: its output is hidden." if without else
+            "Blinded first read: the model's output is shown once you have signed each breast.")
         for viewer, _path_of in self._viewers:
             viewer.set_model_hidden(not visible)
         if visible != self._visible:
@@ -200,15 +209,16 @@ class AssessmentController(QObject):
         if mode == "without_model":
             return BreastModel("read without model", None, mode)
         if mode == "blinded":
-            return BreastModel("hidden until you sign (blinded first read)", None, mode)
+            return BreastModel("hidden (blinded read)", None, mode)
         assert shown.result is not None and breast.score is not None
         threshold = shown.result.threshold
         opinion = ModelOpinion(model_id=shown.model_id or "unknown model", score=breast.score,
                                label=breast.label, threshold=threshold)  # type: ignore[arg-type]
         shown_score = score_text(score=breast.score, threshold=threshold,
                                  positive=breast.label == "Positive")
-        text = f"{shown_score} {breast.label} (threshold {threshold_text(threshold)})"
-        return BreastModel(text, opinion, mode)
+        text = f"{shown_score} {breast.label}"
+        return BreastModel(text, opinion, mode,
+                           f"threshold {threshold_text(threshold)}: Positive at or above")
 
     def _status(self, has_output: bool, revealed: bool, without: bool) -> str:
         if self._shown is None:

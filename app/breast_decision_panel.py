@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +46,7 @@ class BreastModel:
     text: str
     opinion: ModelOpinion | None
     mode: ReadingMode
+    detail: str = ""  # the threshold, as a tooltip
 
 
 class BreastDecisionPanel(QGroupBox):
@@ -87,10 +89,21 @@ class BreastDecisionPanel(QGroupBox):
         tools = QHBoxLayout()
         tools.addWidget(self.place_mark)
         tools.addWidget(self.without_model)
+        breasts = QWidget()
+        breasts_layout = QVBoxLayout(breasts)
+        breasts_layout.setContentsMargins(0, 0, 0, 0)
+        breasts_layout.addWidget(self.forms["R"])
+        breasts_layout.addWidget(self.forms["L"])
+        breasts_layout.addStretch(1)
+        scroll = QScrollArea()  # on a short screen the forms scroll rather than squash
+        scroll.setWidget(breasts)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(min(breasts.sizeHint().height(), 260))
         layout = QVBoxLayout(self)
         layout.addWidget(self.model_status)
-        layout.addWidget(self.forms["R"])
-        layout.addWidget(self.forms["L"])
+        layout.addWidget(scroll, 1)
         layout.addLayout(tools)
         layout.addWidget(self.reason)
         layout.addWidget(self.reason_error)
@@ -154,6 +167,7 @@ class BreastDecisionPanel(QGroupBox):
             model = breasts.get(side)
             form.show_model(model.text if model else "—",
                             can_agree=model is not None and model.opinion is not None)
+            form.model.setToolTip(model.detail if model else "")
         self.model_status.setText(status)
         self.model_status.setVisible(bool(status))
         self._update_sign()

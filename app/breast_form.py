@@ -20,7 +20,7 @@ from core.store import AssessmentRecord, BreastSide, FindingMark
 
 NO_BIRADS = "— not assessed —"
 NO_DENSITY = "— not given —"
-VERDICTS = ("— no verdict —", "Agrees with the model", "Disagrees with the model")
+VERDICTS = ("— verdict —", "Agree", "Disagree")
 
 
 class BreastForm(QGroupBox):
@@ -40,20 +40,28 @@ class BreastForm(QGroupBox):
         self.model.setWordWrap(True)
         self.verdict = QComboBox()
         self.verdict.addItems(list(VERDICTS))
+        self.verdict.setToolTip("Your verdict on the model's class for this breast")
         self.marks_text = QLabel()
         self.clear_marks = QPushButton("Clear")
         self.clear_marks.setToolTip("Remove this breast's finding marks")
         self.note = QLineEdit()
         self.note.setPlaceholderText("Note (optional)")
         self.note.setMaxLength(4000)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.verdict)
+        for combo in (self.birads, self.density, self.verdict):
+            # Long category names must not widen the side panel: the list shows them whole.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         marks_row = QHBoxLayout()
         marks_row.addWidget(self.marks_text, 1)
         marks_row.addWidget(self.clear_marks)
         form = QFormLayout(self)
         form.addRow("BI-RADS", self.birads)
         form.addRow("Density", self.density)
-        form.addRow("Model", self.model)
-        form.addRow("Verdict", self.verdict)
+        form.addRow("Model", model_row)
         form.addRow("Findings", marks_row)
         form.addRow("Note", self.note)
         self.birads.currentIndexChanged.connect(self._on_field_edited)

@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from app import jobs
 from app.about_dialog import AboutDialog
+from app.assessment_controller import AssessmentController
 from app.auth import Authenticator
+from app.breast_decision_panel import BreastDecisionPanel
 from app.decision_controller import DecisionController
 from app.decision_panel import DecisionPanel
 from app.errors import show_error
@@ -62,6 +64,7 @@ from app.worklist_model import WorklistModel
 from core.exams import ExamId
 from core.inference.classifier import ModelInfo
 from core.reading import ReadingService
+from core.report import ReportLimits
 from core.settings import Settings
 from core.store import ReadingRecord, Store, UserRecord
 
@@ -108,6 +111,13 @@ class MainWindow(QMainWindow):
                                          parent=self)
         self.decisions = DecisionController(self.decision_panel, store=store, user=user,
                                             pools=pools, parent=self)
+        self.assessments = AssessmentController(
+            self.breast_panel, store=store, user=user, pools=pools,
+            blinded=settings.blinded_first_read,
+            model_id=model_info.model_id if model_info else None,
+            limits=ReportLimits(max_file_bytes=settings.max_file_bytes,
+                                max_pixels=settings.max_pixels), parent=self)
+        self.assessments.attach_hanging(self.controls.hanging)
         self.records = HistoryController(self.history_view, self.stats_view, store=store,
                                          pools=pools, parent=self)
         self.sync_ui = None if sync is None else SyncUi(
@@ -160,11 +170,15 @@ class MainWindow(QMainWindow):
         self.result_panel = ResultPanel(
             model_installed=scored, performance=self._info.performance if self._info else "")
         self.decision_panel = DecisionPanel()
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.result_panel, 1)
-        side_layout.addWidget(self.decision_panel)
+        self.breast_panel = BreastDecisionPanel()
+        decide = QTabWidget()  # the exam's assessment per breast; the view's reading
+        decide.addTab(self.breast_panel, "Breasts")
+        decide.addTab(self.decision_panel, "This view")
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.result_panel)
+        side.addWidget(decide)
+        side.setChildrenCollapsible(False)
+        side.setSizes([300, 600])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for part in (self.worklist, self.controls, side):
             splitter.addWidget(part)
@@ -209,6 +223,11 @@ class MainWindow(QMainWindow):
         for failing in (session.failed, self.decisions.failed, self.records.failed):
             failing.connect(self._on_job_failed)
         self.decisions.decision_signed.connect(self._on_decision_stored)
+        self.assessments.model_visibility_changed.connect(lambda _shown: self._update_focus())
+        self.assessments.assessments_signed.connect(self._on_assessments_signed)
+        if self._settings.blinded_first_read:  # no score in the list before the first read
+            for column in ("Score", "Class"):
+                self.worklist.tree.setColumnHidden(WorklistModel.COLUMNS.index(column), True)
         self.history_view.reading_opened.connect(self._on_reading_opened)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         if self.sync_ui is not None:
@@ -300,9 +319,12 @@ class MainWindow(QMainWindow):
         """The result panel and the decision follow the exam shown and its active image."""
         entry, path = self.hanging.entry, self.controls.hanging.active_path
         row = entry.row(path) if entry is not None and path is not None else None
+        self.assessments.show_entry(entry)
         if self._service is None and (entry is None or all(r.reading is None
                                                            for r in entry.rows)):
             self.result_panel.show_exam(None, status=NO_MODEL_TEXT)
+        elif self.assessments.hidden_text:  # blinded first read, or read without the model
+            self.result_panel.show_exam(None, status=self.assessments.hidden_text)
         else:
             self.result_panel.show_exam(entry, active=path, status=status_of(entry, row),
                                         focus=result_for(row, self._info) if row else None)
@@ -320,6 +342,13 @@ class MainWindow(QMainWindow):
                 "No heatmap for this image: heatmaps exist for images read in this session.",
                 5000)
         self.controls.toggle_heatmap()
+
+    @Slot(object)
+    def _on_assessments_signed(self, signed: list) -> None:
+        if signed and self.hanging.entry is not None:
+            self.worklist_model.set_signed(self.hanging.entry.id)
+        self.statusBar().showMessage("Assessment signed." if signed else "Nothing changed.",
+                                     5000)
 
     @Slot(object)
     def _on_decision_stored(self, reading: ReadingRecord) -> None:

@@ -2,7 +2,7 @@
 
 Reading keys: N / P next and previous exam, V the hanging's layout (2x2, one breast, one
 view), L linked views, H heatmap, I invert, R reset, W window preset, [ and ] heatmap opacity,
-A / D agree or disagree with the model, Ctrl+Return sign.
+A / D agree or disagree with the model, Ctrl+Return sign, M place finding marks.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def build_menus(window: MainWindow) -> None:
     _add(window, file_menu, "Import &files…", QKeySequence.StandardKey.Open,
          window.import_files)
     _add(window, file_menu, "Import f&older…", "Ctrl+Shift+O", window.import_folder)
+    file_menu.addAction(window.assessments.export_action)
     file_menu.addSeparator()
     _add(window, file_menu, "&Settings…", "Ctrl+,", window.open_settings)
     file_menu.addSeparator()
@@ -45,7 +46,10 @@ def build_menus(window: MainWindow) -> None:
     panel = window.decision_panel
     _add(window, decide, "&Agree with model", "A", lambda: panel.set_agrees(True))
     _add(window, decide, "&Disagree with model", "D", lambda: panel.set_agrees(False))
-    _add(window, decide, "&Sign", "Ctrl+Return", panel.sign.click)
+    breasts = window.breast_panel
+    _add(window, decide, "&Sign", "Ctrl+Return",  # the assessment or the view's, as shown
+         lambda: (breasts.sign if breasts.isVisible() else panel.sign).click())
+    decide.addAction(window.assessments.mark_action)
     if window.sync_indicator is not None:
         sync_menu = menu.addMenu("S&ync")
         sync_menu.addAction(window.sync_indicator.sync_now_action)
