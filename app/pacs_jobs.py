@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.worker import Job, Report
-from core.errors import PacsError, PacsErrorKind
+from core.errors import MammoError, PacsError, PacsErrorKind
 from core.pacs import PacsConfig, StudyQuery, StudySummary, echo
 from core.pacs.results import DeliveryReport, HeatmapSource
 from core.pacs.workflow import PacsWorkflow
@@ -46,9 +46,16 @@ class StudyFailed:
 
 @dataclass(frozen=True)
 class Sent:
+    """What became of one exam's results; ``report`` is None when none were made (waiting
+    for the signature, or an exam whose results cannot be made)."""
+
     exam_id: str
     report: DeliveryReport | None
     message: str  # what to show: sent, saved, failed, or waiting for the signature
+
+    @property
+    def sent(self) -> bool:
+        return self.report is not None and self.report.ok
 
 
 def find_job(flow: PacsWorkflow, query: StudyQuery) -> Job:
@@ -109,7 +116,9 @@ def export_job(flow: PacsWorkflow, exam_id: str, *, user_id: UserId, heatmaps: H
         except PacsError as exc:
             if exc.kind is PacsErrorKind.NOT_SIGNED:
                 return Sent(exam_id, None, "Results are sent once each breast is signed.")
-            raise
+            return Sent(exam_id, None, exc.message)
+        except MammoError as exc:  # the store, an unreadable file: said, not raised
+            return Sent(exam_id, None, exc.message)
         return Sent(exam_id, report, describe(report))
 
     return job

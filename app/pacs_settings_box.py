@@ -107,14 +107,24 @@ class PacsSettingsBox(QGroupBox):
         self.test.setEnabled(False)
         self.result.setText(f"Asking {config.peer}…")
         worker = Worker(pacs_jobs.echo_job(config), name="PACS echo")
-        worker.signals.result.connect(lambda text: self._show(True, text))
+        # Bound slots, not lambdas: Qt drops them if the dialog is gone when the echo ends.
+        worker.signals.result.connect(self._on_test_answered)
         worker.signals.error.connect(self._on_test_failed)
-        worker.signals.finished.connect(lambda: self.test.setEnabled(True))
+        worker.signals.finished.connect(self._on_test_finished)
         self._testing = worker
         if self._pools is not None:
             self._pools.start(worker, pool=self._pools.io)
         else:  # a dialog opened without the window's pools: self._testing keeps it alive
             QThreadPool.globalInstance().start(worker)
+
+    @Slot(object)
+    def _on_test_answered(self, text: str) -> None:
+        self._show(True, text)
+
+    @Slot()
+    def _on_test_finished(self) -> None:
+        self.test.setEnabled(True)
+        self._testing = None
 
     @Slot(object)
     def _on_test_failed(self, error: BaseException) -> None:

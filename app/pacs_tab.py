@@ -160,7 +160,7 @@ class PacsTab(QWidget):
         self.status.setText("Searching the PACS…")
         worker = self._start(pacs_jobs.find_job(self._flow, self._query), self._on_found,
                              name="PACS query", on_error=self._on_query_failed)
-        worker.signals.finished.connect(lambda: self.search.setEnabled(True))
+        worker.signals.finished.connect(self._on_search_finished)
 
     @Slot(object)
     def _on_found(self, found: pacs_jobs.Found) -> None:
@@ -171,6 +171,10 @@ class PacsTab(QWidget):
             self._add_row(study, "retrieved" if retrieved else "in the PACS")
         count = len(found.studies)
         self.status.setText(f"{count} stud{'y' if count == 1 else 'ies'} found.")
+
+    @Slot()
+    def _on_search_finished(self) -> None:
+        self.search.setEnabled(self._flow.configured)
 
     @Slot(object)
     def _on_query_failed(self, error: BaseException) -> None:
@@ -362,20 +366,18 @@ class PacsTab(QWidget):
         job = pacs_jobs.export_job(self._flow, exam_id, user_id=self._user_id,
                                    heatmaps=self._heatmaps, automatic=automatic)
         self._start(job, self._on_sent, name="PACS send", inference=self._model_loaded,
-                    on_error=lambda error, exam_id=exam_id: self._on_send_failed(exam_id,
-                                                                               error))
+                    on_error=self._on_send_crashed)
 
     @Slot(object)
     def _on_sent(self, sent: pacs_jobs.Sent) -> None:
-        self._set_status(sent.exam_id, f"results: {sent.message}")
+        self._set_status(sent.exam_id, f"results{'' if sent.sent else ' not sent'}: "
+                                       f"{sent.message}")
         self.status.setText(sent.message)
         self.results_sent.emit(sent)
 
-    def _on_send_failed(self, exam_id: str, error: BaseException) -> None:
-        message = _message(error)
-        self._set_status(exam_id, f"results not sent: {message}")
-        self.status.setText(message)
-        self.results_sent.emit(pacs_jobs.Sent(exam_id, None, message))
+    @Slot(object)
+    def _on_send_crashed(self, error: BaseException) -> None:
+        self.status.setText(_message(error))  # a defect: the job answers every PACS problem
 
     def stop(self) -> None:
         """Stop the automatic pull and cancel a retrieve (the window is closing)."""

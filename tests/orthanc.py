@@ -45,6 +45,7 @@ class OrthancServer:
     modalities: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     full: bool = False  # its storage is full of protected data: it refuses what it is sent
     open_to_all: bool = False  # any AE may query and retrieve (a lab PACS), not only known ones
+    tls: tuple[Path, Path, Path] | None = None  # (CA, certificate, key): DICOM over TLS only
     dicom_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -87,6 +88,11 @@ class OrthancServer:
         }
         if self.full:
             config["MaximumStorageSize"] = FULL_STORAGE_MB
+        if self.tls is not None:
+            ca, cert, key = self.tls
+            config.update({"DicomTlsEnabled": True, "DicomTlsCertificate": str(cert),
+                           "DicomTlsPrivateKey": str(key), "DicomTlsTrustedCertificates": str(ca),
+                           "DicomTlsRemoteCertificateRequired": False})
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config, indent=2))
         return path

@@ -7,6 +7,7 @@ pynetdicom detail stays in the log.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -68,7 +69,7 @@ def associate(config: PacsConfig, contexts: Sequence[str], *,
     if assoc.is_rejected:
         raise rejected(config)
     if not assoc.is_established:
-        raise unreachable(config)
+        raise _tls_problem(config) or unreachable(config)
     try:
         yield assoc
     except BaseException:
@@ -80,6 +81,29 @@ def associate(config: PacsConfig, contexts: Sequence[str], *,
             assoc.release()
     finally:
         ae.shutdown()
+
+
+def _tls_problem(config: PacsConfig) -> PacsError | None:
+    """Why a TLS connection failed, when the handshake says (pynetdicom only logs it)."""
+    if not config.tls:
+        return None
+    try:
+        with socket.create_connection((config.host, config.port),
+                                      timeout=config.connect_timeout_s) as raw, \
+                _tls_context(config).wrap_socket(raw, server_hostname=config.host):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        return PacsError(
+            f"The PACS's certificate ({config.peer}) is not trusted: {exc.verify_message}. "
+            "IT sets ca_cert to the hospital CA that signed it.",
+            kind=PacsErrorKind.UNREACHABLE, transient=False)
+    except ssl.SSLError as exc:
+        return PacsError(
+            f"The PACS ({config.peer}) does not speak DICOM over TLS on this port, or refuses "
+            f"this workstation's TLS ({exc.reason}); check pacs_port and pacs_tls.",
+            kind=PacsErrorKind.UNREACHABLE, transient=False)
+    except OSError:
+        return None
 
 
 def _tls_context(config: PacsConfig) -> ssl.SSLContext:

@@ -166,3 +166,33 @@ def test_test_connection_in_settings_echoes_with_the_values_typed(qtbot, setting
     assert answered.args[0] is False and "refused the connection" in box.result.text()
     assert dialog.changes()["pacs_called_ae"] == "NOTTHEPACS"
     assert dialog.changes()["pacs_port"] == orthanc.dicom_port
+
+
+def test_results_go_once_read_with_automatic_sending_and_again_once_signed(
+        qtbot, tmp_path: Path, store: Store, user: UserRecord, pools: JobPools,
+        pacs_config: PacsConfig, filled_orthanc: OrthancServer, mg_exams: list[MgExam]) -> None:
+    from tests.pacs_support import COMPREHENSIVE_SR, orthanc_objects, read_files, sign_breasts
+
+    tab = make_tab(qtbot, tmp_path, store, user, pools, pacs_config)
+    tab._flow.auto_send = True  # as IT's pacs_auto_send = true
+    search(qtbot, tab)
+    exam = mg_exams[0]
+    tab.select_studies([exam.study_uid])
+    handed: list[list[str]] = []
+    tab.studies_retrieved.connect(handed.append)
+    with qtbot.waitSignal(tab.retrieve_finished, timeout=WAIT_MS):
+        qtbot.mouseClick(tab.retrieve, Qt.MouseButton.LeftButton)
+    [files] = handed
+    read_files(store, [Path(f) for f in files], user_id=user.id)
+    with qtbot.waitSignal(tab.results_sent, timeout=WAIT_MS) as unsigned:
+        for path in files:
+            tab.note_file_read(path, True)
+    assert unsigned.args[0].report.ok and not unsigned.args[0].report.signed
+    sign_breasts(store, exam.study_uid, user_id=user.id, birads={"L": "1", "R": "2"})
+    with qtbot.waitSignal(tab.results_sent, timeout=WAIT_MS) as signed:
+        tab.note_exam_signed(exam.study_uid)
+    assert signed.args[0].report.ok and signed.args[0].report.signed
+    flags = sorted(str(sr.VerificationFlag) for sr in
+                   orthanc_objects(filled_orthanc, exam.study_uid, COMPREHENSIVE_SR))
+    assert flags == ["UNVERIFIED", "VERIFIED"]
+    assert tab.status_of(exam.study_uid).startswith("results: 5 of 5 results sent to")

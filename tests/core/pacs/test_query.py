@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +82,37 @@ def test_a_query_from_an_ae_the_pacs_does_not_know_is_refused(pacs_config: PacsC
         find_studies(config, StudyQuery())
     assert caught.value.kind is PacsErrorKind.REFUSED
     assert "STRANGER" in caught.value.message
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    from tests.server.stack import make_certificates
+
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    return make_certificates(folder)
+
+
+def test_echo_over_tls_checks_the_pacs_certificate(start_orthanc: Callable[..., OrthancServer],
+                                                   tls_files: tuple[Path, Path, Path],
+                                                   pacs_config: PacsConfig,
+                                                   tmp_path: Path) -> None:
+    secure = start_orthanc(tls=tls_files)
+    ca = tls_files[0]
+    config = dataclasses.replace(pacs_config, port=secure.dicom_port, tls=True, ca_cert=ca)
+    echo(config)
+    other_ca = make_other_ca(tmp_path)
+    with pytest.raises(PacsError) as untrusted:
+        echo(dataclasses.replace(config, ca_cert=other_ca))
+    assert "certificate" in untrusted.value.message and "ca_cert" in untrusted.value.message
+    with pytest.raises(PacsError) as plain:
+        echo(dataclasses.replace(config, tls=False))
+    assert plain.value.kind is PacsErrorKind.UNREACHABLE
+
+
+def make_other_ca(tmp_path: Path) -> Path:
+    from tests.server.stack import make_certificates
+
+    folder = tmp_path / "other-ca"
+    folder.mkdir()
+    return make_certificates(folder)[0]
