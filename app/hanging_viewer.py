@@ -268,7 +268,10 @@ class HangingViewer(QWidget):
             u = 1.0 - u  # the other breast is mirrored: towards the chest wall on both
         viewer.set_relative_view(factor, u, v)
         if window and source.image is not None:
-            viewer.set_window(*_window_for(viewer, source, *source.window_level))
+            if source.preset:  # a named window is the picture's own: each cell gets its own
+                viewer.apply_preset(source.preset)
+            else:
+                viewer.set_window(*_window_for(viewer, source, *source.window_level))
 
     def _side_of(self, viewer: ImageViewer) -> str | None:
         if viewer is self.single:

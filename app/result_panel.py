@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -108,6 +109,9 @@ class ResultPanel(QGroupBox):
         self.breakdown = QTableWidget(0, len(BREAKDOWN_COLUMNS))
         self.breakdown.setHorizontalHeaderLabels(list(BREAKDOWN_COLUMNS))
         self.breakdown.verticalHeader().setVisible(False)
+        # One text line per row: the whole exam (7 rows) fits without scrolling.
+        self.breakdown.verticalHeader().setDefaultSectionSize(
+            self.breakdown.fontMetrics().height() + 6)
         self.breakdown.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.breakdown.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.breakdown.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -121,9 +125,13 @@ class ResultPanel(QGroupBox):
         self.research = QLabel(RESEARCH_NOTICE)
         self.research.setStyleSheet(RESEARCH_STYLE)
         self.research.setWordWrap(True)
+        exam = QHBoxLayout()
+        exam.addWidget(self.probability)
+        exam.addSpacing(12)
+        exam.addWidget(self.label)
+        exam.addStretch(1)
         form = QFormLayout()
-        form.addRow("Exam", self.probability)
-        form.addRow("Class", self.label)
+        form.addRow("Exam", exam)
         form.addRow("Threshold", self.threshold)
         provenance = QFormLayout()
         provenance.addRow("Model", self.model)
@@ -192,7 +200,7 @@ class ResultPanel(QGroupBox):
                 lines.append(_Line(
                     f"{name}{DECIDES if row.path in deciding else ''}",
                     row.score if scored else None, row.label if scored else None,
-                    row.threshold if scored else None, bold=row.path == active,
+                    row.threshold if scored else None, picked=row.path == active,
                     note=_VIEW_NOTES.get(row.status, "not scored")))
         self.breakdown.setRowCount(len(lines))
         for number, line in enumerate(lines):
@@ -204,6 +212,8 @@ class ResultPanel(QGroupBox):
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
+                if line.picked:  # the view in focus in the hanging
+                    item.setBackground(self.palette().highlight().color().darker(150))
                 self.breakdown.setItem(number, column, item)
         self.breakdown.resizeColumnsToContents()
         self.breakdown.horizontalHeader().setSectionResizeMode(
@@ -223,6 +233,7 @@ class _Line:
     label: str | None
     threshold: float | None
     bold: bool = False
+    picked: bool = False
     note: str = ""
 
     def texts(self) -> tuple[str, str, str, str]:

@@ -42,8 +42,8 @@ from core.exams import ExamId
 ALL = "All exams"
 NOT_READ = "not read (errors)"
 FILTERS = (ALL, *(s.value for s in ExamState), NOT_READ)
-COLUMN_SAMPLES = ("", "P-000000", "2024-01-01", "ACC-00000", "side unknown, CC", "0.0000",
-                  "Negative", "unread · 2 not read", "disagrees · 0", "local only")
+COLUMN_SAMPLES = ("", "0.0000", "Negative", "unread · 2 not read", "side unknown, CC",
+                  "P-000000", "2024-01-01", "ACC-00000", "disagrees · 0", "local only")
 NAME_COLUMN_CHARS = 30  # enough that names cut in the middle can still be told apart
 _SEARCHED = ("Name", "Patient", "Accession")
 

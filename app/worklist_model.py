@@ -68,10 +68,12 @@ def decision_text(feedback: FeedbackSummary | None) -> str:
 class WorklistModel(QAbstractItemModel):
     """Emits ``entries_changed`` once the list shows new facts (after :meth:`flush`)."""
 
-    COLUMNS = ("Name", "Patient", "Date", "Accession", "Views", "Score", "Class", "Status",
+    # Triage first: what decides the order and the reading comes before the identity columns
+    # (the exam's name is the patient's), so a narrow list still shows it without scrolling.
+    COLUMNS = ("Name", "Score", "Class", "Status", "Views", "Patient", "Date", "Accession",
                "Reader", "Sync")
-    HEADERS = ("Exam / image", "Patient ID", "Study date", "Accession", "Views", "Score",
-               "Class", "Status", "Reader · BI-RADS", "Sync")
+    HEADERS = ("Exam / image", "Score", "Class", "Status", "Views", "Patient ID", "Study date",
+               "Accession", "Reader · BI-RADS", "Sync")
 
     entries_changed = Signal()
 

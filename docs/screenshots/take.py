@@ -7,6 +7,14 @@ throw-away data directory, reads a few images, and saves PNGs next to this scrip
     xvfb-run .venv/bin/python docs/screenshots/take.py /data/mini-mias/pgm
 
 IMAGES are files or folders (walked recursively); the first ``--count`` images are read.
+
+With ``--exams DDSM_IMAGES`` it takes the exam screenshots instead: two four-view DICOM
+studies and a set of PNGs made from DDSM cases (``demo_exams.py``) are read, and the first
+exam of the worklist is shown hung 2x2 (``hanging.png``) with its result panel
+(``results.png``):
+
+    MAMMO_MODEL_DIR=MODEL xvfb-run .venv/bin/python docs/screenshots/take.py \
+        --exams ../shared/data/ddsm-lesions-640/images
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QSplitter, QWidget  # noqa: E402
 
 from app.about_dialog import AboutDialog, read_model_card  # noqa: E402
 from app.auth import LocalAuthenticator  # noqa: E402
@@ -65,11 +73,63 @@ def save(widget: QWidget, name: str) -> None:
     print(f"saved {path.relative_to(ROOT)}")  # noqa: T201 - a script reporting its output
 
 
+def take_exam_shots(ddsm_images: Path) -> int:
+    """hanging.png and results.png: three exams read, the first one hung."""
+    from demo_exams import write_demo
+
+    app = create_application(sys.argv[:1])
+    apply_theme(app, "dark")
+    with tempfile.TemporaryDirectory() as data:
+        exams = write_demo(ddsm_images, Path(data) / "exams")
+        settings = load_settings(data_dir=Path(data) / "store")
+        store = Store.open(settings.store_path)
+        pools = JobPools()
+        try:
+            user = store.get_user(store.create_local_account("dr.demo", "screenshot password"))
+            assert user is not None
+            classifier, why = load_classifier(settings)
+            service = None if classifier is None else ReadingService(
+                store=store, classifier=classifier, max_file_bytes=settings.max_file_bytes,
+                max_pixels=settings.max_pixels)
+            window = MainWindow(settings=settings, store=store, user=user, pools=pools,
+                                reading_service=service,
+                                model_info=classifier.info if classifier else None,
+                                model_error=why)
+            window.resize(*SIZE)
+            window.show()
+            finished: list[object] = []
+            window.batch_finished.connect(finished.append)
+            window.import_paths([str(exams)])
+            wait_until(lambda: bool(finished))
+            window.worklist.select_exam(next(  # the first DICOM study in triage order
+                e.id for e in window.worklist_model.entries()
+                if e.exam.grouped_by == "study_uid"))
+            for number in range(window.worklist.proxy.rowCount()):
+                window.worklist.tree.expand(window.worklist.proxy.index(number, 0))
+            hanging = window.controls.hanging
+            wait_until(lambda: all(v.image is not None for p, v in hanging.cells.items()
+                                   if hanging.hanging and hanging.hanging.cells[p]))
+            save(window, "hanging")
+            side = window.result_panel.parentWidget()
+            if isinstance(side, QSplitter):  # room for the whole table in the picture
+                side.setSizes([520, 380])
+            save(window.result_panel, "results")
+            window.close()
+        finally:
+            pools.shutdown()
+            store.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="+", type=Path)
+    parser.add_argument("images", nargs="*", type=Path)
     parser.add_argument("--count", type=int, default=6)
+    parser.add_argument("--exams", type=Path, help="DDSM images: take the exam screenshots")
     args = parser.parse_args()
+    if args.exams is not None:
+        sys.path.insert(0, str(OUT))
+        return take_exam_shots(args.exams)
     files = [str(p) for p in list(iter_image_paths(args.images))[: args.count]]
     if not files:
         print("no images found", file=sys.stderr)  # noqa: T201
