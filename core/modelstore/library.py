@@ -104,6 +104,23 @@ class ModelLibrary:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def local_copy(self, file_sha256: str) -> Path | None:
+        """A file with this hash in a version kept here (a recalibrated version shares its
+        weights with the one it came from), or None."""
+        versions = self.root / "versions"
+        if not versions.is_dir():
+            return None
+        for folder in versions.iterdir():
+            try:
+                entries = json.loads((folder / MANIFEST_NAME).read_text())["files"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            for entry in entries:
+                path = folder / str(entry.get("path", ""))
+                if entry.get("sha256") == file_sha256 and path.is_file():
+                    return path
+        return None
+
     def discard_incoming(self, sha256: str) -> None:
         shutil.rmtree(self.root / "incoming" / sha256, ignore_errors=True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +55,8 @@ class RolloutReport:
     """What one pass found: ``none`` approved; the approved one is ``active`` or ``ready``;
     a download was cancelled (``downloading``); or it was ``refused`` (``message`` says why).
     ``fetched_bytes`` came over the network in this pass; ``resumed_bytes`` were already
-    here from a cut-off pass."""
+    here from a cut-off pass; ``reused_bytes`` were copied from a version kept here (a
+    recalibration shares its weights)."""
 
     status: Status
     model_id: str | None = None
@@ -63,12 +65,15 @@ class RolloutReport:
     refusal: ModelRefusalKind | None = None
     fetched_bytes: int = 0
     resumed_bytes: int = 0
+    reused_bytes: int = 0
 
 
 @dataclass
 class _Tally:
     fetched: int = 0
     resumed: int = 0
+    reused: int = 0
+    total: int = 0
 
 
 def _utc_now() -> datetime:
@@ -79,10 +84,13 @@ class ModelRollout:
     """Keeps ``library`` up to date with the server's approved version."""
 
     def __init__(self, library: ModelLibrary, *, clock: Callable[[], datetime] = _utc_now,
-                 refetch_after: timedelta = REFETCH_AFTER) -> None:
+                 refetch_after: timedelta = REFETCH_AFTER,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
+        """``on_progress(bytes here, bytes of the version)`` is called as a download goes."""
         self.library = library
         self._clock = clock
         self._refetch_after = refetch_after
+        self._on_progress = on_progress
 
     def update(self, server: ModelServer, cancel: threading.Event | None = None) -> RolloutReport:
         """One pass: learn the approved version, fetch and verify it if it is new.
@@ -105,7 +113,7 @@ class ModelRollout:
         if refusal is not None and not self._retry_due(refusal.kind, refusal.at):
             return self._report("refused", version, message=refusal.message,
                                 refusal=ModelRefusalKind(refusal.kind))
-        tally = _Tally()
+        tally = _Tally(total=version.size_bytes)
         try:
             if self.library.has(sha):  # an earlier version, kept: a rollback needs no download
                 self.library.check(self.library.folder(sha), expected_sha256=sha)
@@ -163,13 +171,20 @@ class ModelRollout:
             return True  # fetched by an earlier, cut-off pass
         part = dest.with_name(dest.name + ".part")
         part.parent.mkdir(parents=True, exist_ok=True)
-        if part.exists():
+        local = self.library.local_copy(sha256)
+        if local is not None:
+            shutil.copyfile(local, part)  # checked below like a download
+            tally.reused += part.stat().st_size
+        elif part.exists():
             tally.resumed += part.stat().st_size
 
         def counted(n: int) -> None:
             tally.fetched += n
+            if self._on_progress is not None:
+                self._on_progress(tally.fetched + tally.resumed, tally.total)
 
-        if not server.download(sha256, part, cancel=cancel, on_bytes=counted):
+        if local is None and not server.download(sha256, part, cancel=cancel,
+                                                 on_bytes=counted):
             return False
         if sha256_file(part) != sha256:
             part.unlink()
@@ -228,5 +243,5 @@ class ModelRollout:
         return RolloutReport(status=status, model_id=version.model_id,
                              manifest_sha256=version.manifest_sha256, message=message,
                              refusal=refusal, fetched_bytes=tally.fetched,
-                             resumed_bytes=tally.resumed)
+                             resumed_bytes=tally.resumed, reused_bytes=tally.reused)
 

@@ -188,6 +188,8 @@ def test_v2_shares_the_weights_of_v1_so_only_its_manifest_is_new(tmp_path, serve
     report = rollout.update(server)
 
     assert report.status == "ready"
+    assert report.fetched_bytes == (v2 / MANIFEST_NAME).stat().st_size, "only the manifest"
+    assert report.reused_bytes == server.version.size_bytes - report.fetched_bytes
     assert rollout.library.has(manifest_sha256(v1)), "the previous version stays"
 
 
