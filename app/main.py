@@ -33,6 +33,7 @@ from app.worker import JobPools, Worker
 from core import __version__
 from core.errors import MammoError, ModelLoadError
 from core.inference.classifier import Classifier
+from core.modelstore import model_folder
 from core.reading import ReadingService
 from core.selftest import run_self_test
 from core.settings import Settings, load_settings, user_config_file
@@ -63,7 +64,7 @@ def configure_logging(settings: Settings) -> logging.Handler:
 def load_classifier(settings: Settings) -> tuple[Classifier | None, str | None]:
     """The installed model, or (None, why) so that the app still starts, unscored."""
     try:
-        classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
+        classifier = Classifier.load(model_folder(settings), engine=settings.engine,
                                      device=settings.device, batch_size=settings.batch_size)
     except ModelLoadError as exc:
         log.warning("No model: %s", exc.message, exc_info=exc.__cause__)

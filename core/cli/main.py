@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 def load_model(args: argparse.Namespace) -> tuple[Settings, Classifier]:
     """Settings with the command's ``--model``/``--engine`` on top, and the checked model."""
     from core.inference.classifier import Classifier
+    from core.modelstore import model_folder
     from core.settings import load_settings
 
     overrides: dict[str, object] = {}
@@ -99,7 +100,9 @@ def load_model(args: argparse.Namespace) -> tuple[Settings, Classifier]:
     if args.engine is not None:
         overrides["engine"] = args.engine
     settings = load_settings(**overrides)
-    classifier = Classifier.load(settings.resolved_model_dir, engine=settings.engine,
+    # Without --model: the newest verified version from the server, else the settings' model.
+    folder = settings.resolved_model_dir if args.model is not None else model_folder(settings)
+    classifier = Classifier.load(folder, engine=settings.engine,
                                  device=settings.device, batch_size=settings.batch_size)
     return settings, classifier
 

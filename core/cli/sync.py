@@ -41,6 +41,12 @@ def handle(args: argparse.Namespace) -> int:
     print(f"sent {report.sent}, conflicts {report.conflicts}, held back {report.rejected}, "
           f"pulled {report.readings_pulled} readings and {report.decisions_pulled} decisions; "
           f"{report.status.pending} left to send", flush=True)
+    if report.model is not None and report.model.status == "refused":
+        print(f"mammo: model {report.model.model_id} refused: {report.model.message}",
+              file=sys.stderr)
+    elif report.model is not None and report.model.status == "ready":
+        print(f"model {report.model.model_id} downloaded and verified; used from the next "
+              "start", flush=True)
     reason = leftover_reason(report.status)
     if reason:
         print(f"mammo: {reason}", file=sys.stderr)

@@ -129,12 +129,18 @@ class SyncService:
         rollout: ModelRollout | None = None,
     ) -> SyncService:
         """The service the settings describe; ``server_url`` overrides theirs (``mammo login
-        --server``), else the settings' one, else the server of the last login. With
-        ``rollout``, each pass also brings the approved model version."""
+        --server``), else the settings' one, else the server of the last login. Each pass
+        also brings the approved model version when the settings trust a signing key
+        (``model_public_keys``; ``rollout`` replaces the one built for them)."""
         url = server_url or settings.server_url
         if url is None:
             last = store.sync.current_account()
             url = None if last is None else last.server_url
+        if rollout is None:
+            from core.modelstore import ModelRollout, library_for
+
+            library = library_for(settings)
+            rollout = None if library is None else ModelRollout(library)
         return cls(
             store=store,
             server_url=url,
