@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +60,13 @@ def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def store_error(exc: BaseException, path: Path, *, opening: bool = False) -> StoreError:
-    """A StoreError with a message the user can act on; the caller chains ``exc`` as cause."""
+def store_error(
+    exc: BaseException, path: Path, *, opening: bool = False, backup: Path | None = None
+) -> StoreError:
+    """A StoreError with a message the user can act on; the caller chains ``exc`` as cause.
+
+    ``backup``: the newest copy of the store, offered when the file is found damaged.
+    """
     detail = str(getattr(exc, "orig", None) or exc).lower()
     log.error("Local store %s failed: %s", path, exc)
     if "locked" in detail or "busy" in detail:
@@ -71,11 +78,17 @@ def store_error(exc: BaseException, path: Path, *, opening: bool = False) -> Sto
         if opening:
             return StoreError(
                 f"The local store at {path} is damaged or not a Mammo database; it was not "
-                "changed. Move it aside or restore a backup, then start Mammo Workstation again."
+                f"changed. {_what_to_do_when_damaged(path, backup)}"
             )
         return StoreError(
             f"The local store at {path} is damaged. Close Mammo Workstation and restore a "
             "backup, or ask IT for help."
+        )
+    if "disk is full" in detail or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
+        return StoreError(
+            f"The disk holding the local store ({path.parent}) is full, so the last change was "
+            "not saved; everything saved before it is safe. Free some space (or ask IT), then "
+            "do it again."
         )
     writable = ("readonly", "read-only", "unable to open", "disk i/o", "full", "permission")
     if any(word in detail for word in writable) or isinstance(exc, OSError):
@@ -91,4 +104,18 @@ def store_error(exc: BaseException, path: Path, *, opening: bool = False) -> Sto
     return StoreError(
         f"The local store at {path} could not be used; the log has details. Please report "
         "this problem."
+    )
+
+
+def _what_to_do_when_damaged(path: Path, backup: Path | None) -> str:
+    synced = "your readings that reached the server come back at the next sync"
+    if backup is None:
+        return (
+            "There is no backup of it. Move it aside and start Mammo Workstation again with an "
+            f"empty store; {synced}."
+        )
+    made = datetime.fromtimestamp(backup.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"A backup from {made} is {backup}: close Mammo Workstation, move {path.name} aside, "
+        f"copy the backup to {path}, and start again; {synced}."
     )

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import StoreError
+from core.store.backups import newest_backup
 from core.store.database import BUSY_TIMEOUT_MS, store_error
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def read_revisions(path: Path) -> tuple[str, ...] | None:
                 return None
             rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error as exc:
-        raise store_error(exc, path, opening=True) from exc
+        raise store_error(exc, path, opening=True, backup=newest_backup(path)) from exc
     return tuple(str(row[0]) for row in rows)
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import StoreError
 from core.store import outbox, queries
 from core.store.assessments import AssessmentBook
+from core.store.backups import keep_daily_backup
 from core.store.database import WRITE_OPTION, create_store_engine, store_error
 from core.store.image_sides import SideBook
 from core.store.migration import migrate
@@ -98,6 +99,7 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise store_error(exc, path, opening=True) from exc
+        existed = path.is_file() and path.stat().st_size > 0
         engine = create_store_engine(path)
         try:
             backup = migrate(path, engine)
@@ -106,6 +108,10 @@ class Store:
             raise
         if backup is not None:
             log.info("Local store %s updated; the previous version is in %s", path, backup)
+        elif existed:
+            # It passed its integrity check on the way in: a good copy to offer if it is
+            # ever found damaged.
+            keep_daily_backup(path)
         return cls(path, engine, clock=clock)
 
     @property

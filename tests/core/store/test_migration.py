@@ -92,13 +92,14 @@ def test_every_connection_gets_the_pragmas(store_path: Path) -> None:
     }
 
 
-def test_reopen_keeps_data_and_makes_no_backup(store_path: Path) -> None:
+def test_reopen_keeps_data_and_makes_only_the_daily_backup(store_path: Path) -> None:
     with Store.open(store_path) as store:
         reading = add_reading(store)
     with Store.open(store_path) as store:
         assert [r.id for r in store.list_readings()] == [reading.id]
+    Store.open(store_path).close()
     assert query(store_path, "SELECT version_num FROM alembic_version") == [(HEAD,)]
-    assert backups(store_path) == []
+    assert [b.name.split("-")[1] for b in backups(store_path)] == ["daily"]
 
 
 def test_migrations_match_the_models(store_path: Path) -> None:
