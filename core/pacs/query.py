@@ -62,6 +62,7 @@ class InstanceRef:
 
     series_uid: str
     sop_instance_uid: str
+    modality: str = ""
 
 
 def echo(config: PacsConfig) -> None:
@@ -125,7 +126,8 @@ def list_instances(assoc: Association, study_uid: str, *, config: PacsConfig,
         for image in _find(assoc, images, config=config, cancel=cancel):
             uid = str(image.get("SOPInstanceUID", ""))
             if uid:
-                refs.append(InstanceRef(series_uid=series_uid, sop_instance_uid=uid))
+                refs.append(InstanceRef(series_uid=series_uid, sop_instance_uid=uid,
+                                        modality=modality))
     return refs
 
 

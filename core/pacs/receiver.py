@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Collection
 
-from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.events import Event
 from pynetdicom.transport import ThreadedAssociationServer
 
@@ -17,6 +17,16 @@ from core.pacs.inbox import StudyInbox
 
 log = logging.getLogger(__name__)
 
+# The storage classes mammograms come in (MG, DX and CR series; digitised film as Secondary
+# Capture): a short list keeps the association (and setting it up) small.
+IMAGE_STORAGE = (
+    "1.2.840.10008.5.1.4.1.1.1.2",  # Digital Mammography X-Ray - For Presentation
+    "1.2.840.10008.5.1.4.1.1.1.2.1",  # Digital Mammography X-Ray - For Processing
+    "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray - For Presentation
+    "1.2.840.10008.5.1.4.1.1.1.1.1",  # Digital X-Ray - For Processing
+    "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography
+    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture (digitised film)
+)
 OUT_OF_RESOURCES = 0xA700
 NOT_WANTED = 0xC211  # "cannot understand": an image of a study nobody asked for
 
@@ -67,8 +77,8 @@ def start_receiver(config: PacsConfig, sink: StudySink) -> ThreadedAssociationSe
     ae = AE(ae_title=config.calling_ae)
     ae.network_timeout = config.response_timeout_s
     ae.dimse_timeout = config.response_timeout_s
-    for context in AllStoragePresentationContexts:
-        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    for uid in IMAGE_STORAGE:
+        ae.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)
     try:
         return ae.start_server(("", config.receive_port), block=False,
                                evt_handlers=[(evt.EVT_C_STORE, sink)])

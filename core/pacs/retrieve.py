@@ -18,7 +18,6 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
-from pynetdicom.presentation import StoragePresentationContexts
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
@@ -30,7 +29,7 @@ from core.pacs.config import PacsConfig
 from core.pacs.connection import associate, unreachable, with_retries
 from core.pacs.inbox import StudyInbox
 from core.pacs.query import PENDING, InstanceRef, StudyUid, list_instances
-from core.pacs.receiver import StudySink, start_receiver
+from core.pacs.receiver import IMAGE_STORAGE, StudySink, start_receiver
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ GET = StudyRootQueryRetrieveInformationModelGet
 IMAGE_MODALITIES = ("MG", "DX", "CR")
 MOVE_DESTINATION_UNKNOWN = 0xA801
 OUT_OF_RESOURCES = (0xA700, 0xA701, 0xA702)
-# C-GET proposes storage contexts on its own association (128 at most in all).
-GET_STORAGE = [cx.abstract_syntax for cx in StoragePresentationContexts][:120]
 
 Progress = Callable[[int, int], None]
 
@@ -78,7 +75,8 @@ def retrieve_study(config: PacsConfig, study_uid: str, *, inbox: StudyInbox,
 
     def attempt() -> Retrieved:
         with associate(config, [FIND]) as assoc:
-            wanted = _image_instances(assoc, uid, config=config, cancel=cancel)
+            every = list_instances(assoc, uid, config=config, cancel=cancel)
+        wanted = [ref for ref in every if ref.modality in IMAGE_MODALITIES]
         if cancel is not None and cancel.is_set():
             return _result(inbox, uid, wanted, complete=False)
         if not wanted:
@@ -99,7 +97,8 @@ def retrieve_study(config: PacsConfig, study_uid: str, *, inbox: StudyInbox,
         if missing:
             sink = StudySink(inbox, studies=[uid], on_stored=stored)
             fetch = _move if config.retrieve == "move" else _get
-            fetch(config, uid, _requests(wanted, missing), sink=sink, cancel=cancel)
+            requests = _requests(wanted, missing, only_images=len(wanted) == len(every))
+            fetch(config, uid, requests, sink=sink, cancel=cancel)
         if cancel is not None and cancel.is_set():
             return _result(inbox, uid, wanted, complete=False)
         short = [ref for ref in wanted if ref.sop_instance_uid not in inbox.present(uid)]
@@ -113,12 +112,6 @@ def retrieve_study(config: PacsConfig, study_uid: str, *, inbox: StudyInbox,
     return with_retries(attempt, config=config, cancel=cancel)
 
 
-def _image_instances(assoc: Association, study_uid: str, *, config: PacsConfig,
-                     cancel: threading.Event | None) -> list[InstanceRef]:
-    return list_instances(assoc, study_uid, config=config, cancel=cancel,
-                          modalities=IMAGE_MODALITIES)
-
-
 def _result(inbox: StudyInbox, uid: StudyUid, wanted: Sequence[InstanceRef], *,
             complete: bool) -> Retrieved:
     sops = {ref.sop_instance_uid for ref in wanted}
@@ -127,9 +120,13 @@ def _result(inbox: StudyInbox, uid: StudyUid, wanted: Sequence[InstanceRef], *,
                      expected=len(wanted), complete=complete)
 
 
-def _requests(wanted: Sequence[InstanceRef], missing: Sequence[InstanceRef]
-              ) -> list[tuple[str, list[str] | None]]:
-    """(series UID, None for the whole series or the SOP Instance UIDs still missing)."""
+def _requests(wanted: Sequence[InstanceRef], missing: Sequence[InstanceRef], *,
+              only_images: bool) -> list[tuple[str | None, list[str] | None]]:
+    """What to ask for: (None, None) for the whole study, when it holds only images and none
+    is here yet (one request); else per series, (series UID, None) for the whole series or
+    (series UID, the SOP Instance UIDs still missing)."""
+    if only_images and len(missing) == len(wanted):
+        return [(None, None)]
     by_series: dict[str, list[str]] = {}
     for ref in missing:
         by_series.setdefault(ref.series_uid, []).append(ref.sop_instance_uid)
@@ -140,21 +137,24 @@ def _requests(wanted: Sequence[InstanceRef], missing: Sequence[InstanceRef]
             for series, sops in by_series.items()]
 
 
-def _identifiers(study_uid: str, requests: Iterable[tuple[str, list[str] | None]]
+def _identifiers(study_uid: str, requests: Iterable[tuple[str | None, list[str] | None]]
                  ) -> list[Dataset]:
     out = []
     for series, sops in requests:
         ds = Dataset()
-        ds.QueryRetrieveLevel = "SERIES" if sops is None else "IMAGE"
+        ds.QueryRetrieveLevel = "STUDY" if series is None else "SERIES" if sops is None \
+            else "IMAGE"
         ds.StudyInstanceUID = study_uid
-        ds.SeriesInstanceUID = series
+        if series is not None:
+            ds.SeriesInstanceUID = series
         if sops is not None:
             ds.SOPInstanceUID = sops
         out.append(ds)
     return out
 
 
-def _move(config: PacsConfig, study_uid: str, requests: list[tuple[str, list[str] | None]],
+def _move(config: PacsConfig, study_uid: str,
+          requests: list[tuple[str | None, list[str] | None]],
           *, sink: StudySink, cancel: threading.Event | None) -> None:
     server = start_receiver(config, sink)
     try:
@@ -168,9 +168,10 @@ def _move(config: PacsConfig, study_uid: str, requests: list[tuple[str, list[str
         server.shutdown()
 
 
-def _get(config: PacsConfig, study_uid: str, requests: list[tuple[str, list[str] | None]],
+def _get(config: PacsConfig, study_uid: str,
+         requests: list[tuple[str | None, list[str] | None]],
          *, sink: StudySink, cancel: threading.Event | None) -> None:
-    with associate(config, [GET, *GET_STORAGE], scp_roles=GET_STORAGE,
+    with associate(config, [GET, *IMAGE_STORAGE], scp_roles=IMAGE_STORAGE,
                    handlers=[(evt.EVT_C_STORE, sink)]) as assoc:
         for identifier in _identifiers(study_uid, requests):
             if not _follow(assoc.send_c_get(identifier, GET), assoc, config=config,

@@ -3,20 +3,23 @@ know the workstation and a retrieve that stops half-way."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydicom.uid import generate_uid
 
 from core.errors import PacsError, PacsErrorKind
 from core.exams import ImageFile, group_exams
 from core.imaging import open_image
 from core.pacs import PacsConfig, StudyInbox, retrieve_study
-from tests.mg_factory import MgExam
+from tests.mg_factory import MgExam, dicom_bytes
 from tests.orthanc import OrthancServer
 from tests.pacs_fixtures import WORKSTATION_AE, fill_orthanc
+from tests.pacs_support import SECONDARY_CAPTURE
 
 LIMITS = {"max_file_bytes": 10**9, "max_pixels": 10**9}
 
@@ -119,3 +122,19 @@ def test_a_cancelled_retrieve_stops_and_keeps_whole_images(pacs_config: PacsConf
                          progress=lambda done, _total: done >= 1 and cancel.set())
     assert not got.complete
     assert all(p.suffix == ".dcm" for p in inbox.folder(mg_exams[0].study_uid).iterdir())
+
+
+def test_only_the_mammograms_of_a_study_are_fetched_not_its_reports_or_captures(
+        pacs_config: PacsConfig, filled_orthanc: OrthancServer, mg_exams: list[MgExam],
+        tmp_path: Path) -> None:
+    exam = mg_exams[0]
+    capture = copy.deepcopy(exam.datasets[0])  # a capture sent back earlier, in its series
+    capture.SOPClassUID = capture.file_meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
+    capture.SOPInstanceUID = capture.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    capture.SeriesInstanceUID = generate_uid()
+    capture.Modality = "OT"
+    filled_orthanc.upload(dicom_bytes(capture))
+    got = retrieve_study(pacs_config, exam.study_uid, inbox=StudyInbox(tmp_path / "inbox"))
+    assert got.complete and got.expected == 4
+    assert {p.stem for p in got.files} == exam.sop_uids
+    assert {p.stem for p in got.folder.iterdir()} == exam.sop_uids
