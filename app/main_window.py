@@ -1,5 +1,5 @@
-"""The main window: the worklist of exams, the hanging, the result and the decision; history
-and statistics tabs.
+"""The main window: the Reading tab (worklist of exams, hanging, result, decisions), History,
+Statistics and PACS.
 
 It owns no service and does no work itself: the composition root (``app/main.py``) passes in
 the store, the reading service (None without a model), the sync service (None without a
@@ -8,7 +8,9 @@ the server login expires) and the worker pools, and the window composes the part
 their jobs and signals: :class:`~app.reading_session.ReadingSession` (import, batches,
 retry, re-score), :class:`~app.exam_controller.ExamController` (split, merge, sides),
 :class:`~app.hanging_controller.HangingController` (pictures into the hanging),
+:class:`~app.exam_focus.ExamFocus` (what follows the exam and image shown),
 :class:`~app.decision_controller.DecisionController`,
+:class:`~app.assessment_controller.AssessmentController` (per breast, report),
 :class:`~app.history_controller.HistoryController` and, with a server,
 :class:`~app.sync_ui.SyncUi` (status bar indicator, Sync menu, conflicts, log in again).
 """
@@ -17,51 +19,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from app import jobs
 from app.about_dialog import AboutDialog
 from app.assessment_controller import AssessmentController
 from app.auth import Authenticator
-from app.breast_decision_panel import BreastDecisionPanel
 from app.decision_controller import DecisionController
-from app.decision_panel import DecisionPanel
 from app.errors import show_error
 from app.exam_controller import ExamController
+from app.exam_focus import ExamFocus
 from app.hanging_controller import HangingController
 from app.history_controller import HistoryController
 from app.history_view import HistoryView
 from app.menus import build_menus
 from app.pacs_ui import add_pacs_tab
 from app.reading_session import ReadingSession
-from app.result_panel import (
-    NO_MODEL_TEXT,
-    RESEARCH_NOTICE,
-    ResultPanel,
-    result_for,
-    status_of,
-)
+from app.reading_tab import ReadingTab
+from app.result_panel import NO_MODEL_TEXT, RESEARCH_NOTICE
 from app.settings_dialog import SettingsDialog
 from app.stats_view import StatsView
 from app.sync_backend import SyncBackend
 from app.sync_ui import SyncUi
 from app.theme import BANNER_STYLE, RESEARCH_STYLE
 from app.viewer import ImageViewer
-from app.viewer_controls import ViewerControls
 from app.worker import JobPools, Worker
-from app.worklist import Worklist
 from app.worklist_model import WorklistModel
-from core.exams import ExamId
 from core.inference.classifier import ModelInfo
 from core.reading import ReadingService
 from core.report import ReportLimits
@@ -95,8 +80,6 @@ class MainWindow(QMainWindow):
         self._info = model_info
         self._model_error = model_error
         self._config_file = config_file
-        self._select_when_listed: str | None = None  # the first image read, until listed
-        self._decided: tuple[str, str] | None = None  # (path, reading id) the panel shows
         limits = jobs.Limits(max_file_bytes=settings.max_file_bytes,
                              max_pixels=settings.max_pixels)
         self.setWindowTitle(f"Mammo Workstation — {user.display_name}")
@@ -118,6 +101,10 @@ class MainWindow(QMainWindow):
             limits=ReportLimits(max_file_bytes=settings.max_file_bytes,
                                 max_pixels=settings.max_pixels), parent=self)
         self.assessments.attach_hanging(self.controls.hanging)
+        self.focus = ExamFocus(self.reading, hanging=self.hanging, decisions=self.decisions,
+                               assessments=self.assessments, exams=self.exams,
+                               info=model_info, scored=reading_service is not None,
+                               parent=self)
         self.records = HistoryController(self.history_view, self.stats_view, store=store,
                                          pools=pools, parent=self)
         self.sync_ui = None if sync is None else SyncUi(
@@ -164,30 +151,16 @@ class MainWindow(QMainWindow):
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setWordWrap(True)
         self.banner.setVisible(not scored)
-        self.worklist_model = WorklistModel(self, local_only=local_only)
-        self.worklist = Worklist(self.worklist_model, can_rescore=scored)
-        self.controls = ViewerControls(heatmap_available=scored)
-        self.result_panel = ResultPanel(
-            model_installed=scored, performance=self._info.performance if self._info else "")
-        self.decision_panel = DecisionPanel()
-        self.breast_panel = BreastDecisionPanel()
-        decide = QTabWidget()  # the exam's assessment per breast; the view's reading
-        decide.addTab(self.breast_panel, "Breasts")
-        decide.addTab(self.decision_panel, "This view")
-        side = QSplitter(Qt.Orientation.Vertical)
-        side.addWidget(self.result_panel)
-        side.addWidget(decide)
-        side.setChildrenCollapsible(False)
-        side.setSizes([300, 600])
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        for part in (self.worklist, self.controls, side):
-            splitter.addWidget(part)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([560, 820, 360])
+        self.reading = ReadingTab(scored=scored, local_only=local_only,
+                                  performance=self._info.performance if self._info else "")
+        self.worklist_model, self.worklist = self.reading.worklist_model, self.reading.worklist
+        self.controls, self.result_panel = self.reading.controls, self.reading.result_panel
+        self.decision_panel = self.reading.decision_panel
+        self.breast_panel = self.reading.breast_panel
         self.history_view = HistoryView()
         self.stats_view = StatsView()
         self.tabs = QTabWidget()
-        self.tabs.addTab(splitter, "Reading")
+        self.tabs.addTab(self.reading, "Reading")
         self.tabs.addTab(self.history_view, "History")
         self.tabs.addTab(self.stats_view, "Statistics")
         central = QWidget()
@@ -205,16 +178,14 @@ class MainWindow(QMainWindow):
         research.setStyleSheet(RESEARCH_STYLE)
         self.statusBar().addPermanentWidget(research)  # after the sync indicator: rightmost
         worklist, session, exams = self.worklist, self.session, self.exams
-        worklist.exam_selected.connect(self._on_exam_selected)
         worklist.cancel_clicked.connect(self._on_cancel_clicked)
         worklist.rescore_requested.connect(session.rescore)
         worklist.retry_requested.connect(session.retry)
         worklist.split_requested.connect(exams.request_split)
         worklist.merge_requested.connect(exams.request_merge)
         worklist.side_requested.connect(exams.request_sides)
-        self.worklist_model.entries_changed.connect(self._on_entries_changed)
-        self.controls.hanging.active_changed.connect(self._on_active_changed)
-        session.classified.connect(self._on_classified)
+        session.classified.connect(self.focus.on_classified)
+        session.classified.connect(self.classified)
         session.batch_finished.connect(self.batch_finished)
         session.progress_changed.connect(worklist.set_progress)
         session.running_changed.connect(worklist.set_batch_running)
@@ -223,7 +194,6 @@ class MainWindow(QMainWindow):
         for failing in (session.failed, self.decisions.failed, self.records.failed):
             failing.connect(self._on_job_failed)
         self.decisions.decision_signed.connect(self._on_decision_stored)
-        self.assessments.model_visibility_changed.connect(lambda _shown: self._update_focus())
         self.assessments.assessments_signed.connect(self._on_assessments_signed)
         if self._settings.blinded_first_read:  # no score in the list before the first read
             for column in ("Score", "Class"):
@@ -281,57 +251,7 @@ class MainWindow(QMainWindow):
         self.worklist.cancel_button.setEnabled(False)
         self.session.cancel()
 
-    @Slot(object)
-    def _on_classified(self, item: jobs.FileDone) -> None:
-        if self._select_when_listed is None and item.error is None \
-                and self.worklist.current_entry() is None:
-            self._select_when_listed = item.path  # shown once the worklist lists it
-        self.classified.emit(item)
-
-    # The exam shown -----------------------------------------------------------------------
-
-    @Slot()
-    def _on_entries_changed(self) -> None:
-        if self._select_when_listed is not None:
-            entry = self.worklist_model.entry_of(self._select_when_listed)
-            self._select_when_listed = None
-            if entry is not None and self.worklist.current_entry() is None:
-                self.worklist.select_exam(entry.id)
-        entry = self.worklist.current_entry()
-        if entry is not None and self.hanging.entry is not None:
-            self.hanging.show_exam(entry)
-            self._update_focus()
-
-    @Slot(object, object, bool)
-    def _on_exam_selected(self, exam_id: ExamId, focus: str | None, by_user: bool) -> None:
-        entry = self.worklist_model.entry(exam_id)
-        self.hanging.show_exam(entry, focus=focus)
-        self.worklist_model.mark_opened(exam_id)
-        self._update_focus()
-        if by_user:
-            self.exams.ask_unknown_sides(exam_id)
-
-    @Slot(object)
-    def _on_active_changed(self, _path: object) -> None:
-        self._update_focus()
-
-    def _update_focus(self) -> None:
-        """The result panel and the decision follow the exam shown and its active image."""
-        entry, path = self.hanging.entry, self.controls.hanging.active_path
-        row = entry.row(path) if entry is not None and path is not None else None
-        self.assessments.show_entry(entry)
-        if self._service is None and (entry is None or all(r.reading is None
-                                                           for r in entry.rows)):
-            self.result_panel.show_exam(None, status=NO_MODEL_TEXT)
-        elif self.assessments.hidden_text:  # blinded first read, or read without the model
-            self.result_panel.show_exam(None, status=self.assessments.hidden_text)
-        else:
-            self.result_panel.show_exam(entry, active=path, status=status_of(entry, row),
-                                        focus=result_for(row, self._info) if row else None)
-        decided = (path, row.reading.id) if row is not None and row.reading else None
-        if decided != self._decided or decided is None:
-            self._decided = decided
-            self.decisions.show_row(row)
+    # The exam shown (ExamFocus keeps the panels on it) --------------------------------------
 
     @Slot()
     def toggle_heatmap(self) -> None:
