@@ -1,5 +1,6 @@
 """End to end with a real PACS: Orthanc holds two 4-view exams; the app queries it,
-retrieves both, reads them (fake model), the reader signs, and Orthanc then holds each exam's
+retrieves both, reads them (fake model), the reader signs (per breast in the exam's panel, or
+a decision on a view of each breast), and Orthanc then holds each exam's
 SR and four captures, which pydicom and highdicom read back with the right references and
 values, and which dciodvfy finds no error in."""
 
@@ -24,7 +25,7 @@ from core.pacs import PacsConfig  # noqa: E402
 from core.pacs.report import PROBABILITY  # noqa: E402
 from core.reading import ReadingService  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
-from core.store import Store, UserRecord  # noqa: E402
+from core.store import NewAssessment, Store, UserRecord  # noqa: E402
 from tests.app.factories import FakeClassifier  # noqa: E402
 from tests.mg_factory import MgExam  # noqa: E402
 from tests.orthanc import OrthancServer  # noqa: E402
@@ -99,20 +100,30 @@ def test_exams_from_the_pacs_are_read_signed_and_their_results_sent_back(
     readings = {r.source_path: r for r in store.list_readings(user_id=user.id)}
     assert len(readings) == 8
 
-    # The reader signs one decision per breast; results leave once both breasts are signed.
+    # The reader signs. The first exam: an assessment of each breast in the exam's panel,
+    # both at once. The second: a decision on one view of each breast, one after the other;
+    # its results leave only once both breasts are signed.
     sent: list[object] = []
     tab.results_sent.connect(sent.append)
-    for exam in mg_exams:
-        for side, birads in (("L", 2), ("R", 4)):
-            reading = next(r for path, r in readings.items()
-                           if Path(path).parent.name == exam.study_uid
-                           and _side(exam, Path(path).stem) == side)
-            main.decision_panel.sign_clicked.emit(DecisionDraft(
-                reading_id=reading.id, agrees_with_model=side == "L", birads=birads,
-                note=f"{side} breast", amends_id=None))
-            qtbot.waitUntil(lambda n=len(sent): len(sent) > n, timeout=WAIT_MS)
-        assert sent[-2].report is None  # after the first breast: waiting for the second
-        assert sent[-1].report is not None and sent[-1].report.ok, sent[-1].message
+    first, second = mg_exams
+    main.worklist.select_exam(first.study_uid)
+    qtbot.waitUntil(lambda: main.breast_panel.exam_id == first.study_uid, timeout=WAIT_MS)
+    main.breast_panel.sign_clicked.emit([
+        NewAssessment(exam_id=first.study_uid, side=side, user_id=user.id, birads=birads,
+                      density="b", note=f"{side} breast", mode="without_model")
+        for side, birads in (("L", "2"), ("R", "4B"))])
+    qtbot.waitUntil(lambda: len(sent) == 1, timeout=WAIT_MS)
+    assert sent[-1].exam_id == first.study_uid and sent[-1].sent, sent[-1].message
+    for side, birads in (("L", 2), ("R", 4)):
+        reading = next(r for path, r in readings.items()
+                       if Path(path).parent.name == second.study_uid
+                       and _side(second, Path(path).stem) == side)
+        main.decision_panel.sign_clicked.emit(DecisionDraft(
+            reading_id=reading.id, agrees_with_model=side == "L", birads=birads,
+            note=f"{side} breast", amends_id=None))
+        qtbot.waitUntil(lambda n=len(sent): len(sent) > n, timeout=WAIT_MS)
+    assert sent[-2].report is None  # after the first breast: waiting for the second
+    assert sent[-1].exam_id == second.study_uid and sent[-1].sent, sent[-1].message
 
     for exam in mg_exams:
         [sr] = orthanc_objects(filled_orthanc, exam.study_uid, COMPREHENSIVE_SR)
@@ -146,7 +157,8 @@ def test_exams_from_the_pacs_are_read_signed_and_their_results_sent_back(
         assert scores == sorted(views + breasts)
         texts = [str(t.TextValue) for t in hd.sr.utils.find_content_items(
             document, value_type="TEXT", recursive=True)]
-        assert {"BI-RADS 2", "BI-RADS 4", "fake-densenet-1"} <= set(texts)
+        right = "BI-RADS 4B" if exam is first else "BI-RADS 4"
+        assert {"BI-RADS 2", right, "fake-densenet-1"} <= set(texts)
 
     reports = [o.path for s in sent if s.report for o in s.report.delivered
                if o.kind == "report"]
