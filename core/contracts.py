@@ -343,3 +343,96 @@ class ModelReportCreate(_Contract):
     outcome: Literal["installed", "activated", "refused"]
     reason: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]*$")] | None = None
     message: LongText | None = None
+
+
+# --- outcomes and reader-model agreement ----------------------------------------------------
+
+OutcomeKind = Literal["malignant", "benign", "no_cancer"]
+
+
+class OutcomeCreate(_Contract):
+    """What became of one breast of one exam: biopsy malignant, biopsy benign, or no cancer
+    at follow-up. ``exam_key`` is the exam as the workstation groups it (the DICOM study UID
+    when there is one); ``pixel_sha256s`` are the breast's images, by which the server finds
+    the readings the outcome settles. The newest outcome of a breast counts."""
+
+    id: UUID
+    exam_key: ShortText
+    breast: Literal["L", "R"]
+    outcome: OutcomeKind
+    pixel_sha256s: list[Sha256Hex] = Field(min_length=1, max_length=64)
+    recorded_at: AwareDatetime
+    note: LongText | None = None
+
+
+class OutcomePublic(OutcomeCreate):
+    recorded_by: str
+    received_at: AwareDatetime
+
+
+class OutcomesPublic(_Contract):
+    data: list[OutcomePublic]
+
+
+class RatePublic(_Contract):
+    """``numerator / denominator`` with its 95 % (Wilson) interval; None when nothing counted."""
+
+    numerator: int
+    denominator: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class KappaPublic(_Contract):
+    """Cohen's kappa with its 95 % interval; None when undefined (one class only)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class ScreeningPublic(_Contract):
+    sensitivity: RatePublic
+    specificity: RatePublic
+    recall_rate: RatePublic
+
+
+class AgreementRow(_Contract):
+    """One reader (or ``all``) with one model version: cases where both called (a breast,
+    or a view where the exam is unknown), their agreement, and where outcomes exist the
+    screening figures of the reader alone, the model alone and "reader or model"."""
+
+    reader: str
+    model: str
+    cases: int
+    agreement: RatePublic
+    kappa: KappaPublic
+    disagreements: int
+    with_outcome: int
+    reader_alone: ScreeningPublic | None = None
+    model_alone: ScreeningPublic | None = None
+    reader_or_model: ScreeningPublic | None = None
+
+
+class DisagreementPublic(_Contract):
+    """A case where the reader's recall decision and the model's class differ, for review."""
+
+    reader: str
+    model: str
+    exam_key: str | None
+    breast: str | None
+    pixel_sha256s: list[str]
+    birads: int
+    reader_recall: bool
+    model_positive: bool
+    score: float
+    outcome: OutcomeKind | None = None
+
+
+class AgreementPublic(_Contract):
+    """Reader-model agreement per reader and model version. The reader recalls at BI-RADS
+    0, 3, 4 or 5 and not at 1 or 2; the model calls positive at or above its threshold."""
+
+    rows: list[AgreementRow]
+    disagreements: list[DisagreementPublic]

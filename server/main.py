@@ -13,7 +13,18 @@ from core.contracts import CONTRACT_VERSION
 from server.api.deps import AppContext
 from server.api.errors import install_error_handlers
 from server.api.limits import BodySizeLimit
-from server.api.routes import audit, auth, health, models, predict, readings, stats, users
+from server.api.routes import (
+    agreement,
+    audit,
+    auth,
+    health,
+    models,
+    outcomes,
+    predict,
+    readings,
+    stats,
+    users,
+)
 from server.db.database import Database
 from server.errors import ConfigurationError
 from server.security.passwords import PasswordHasher
@@ -87,7 +98,7 @@ def create_app(
     )
     app.state.context = context
     install_error_handlers(app)
-    for module in (auth, users, readings, stats, audit, models, health):
+    for module in (auth, users, readings, stats, agreement, outcomes, audit, models, health):
         app.include_router(module.router)
     if settings.predict_enabled:
         app.include_router(predict.router)

@@ -202,3 +202,27 @@ class ModelApproval(Base):
     approved_by: Mapped[str] = mapped_column(String(64))
 
     version: Mapped[ModelVersion] = relationship(lazy="joined", innerjoin=True)
+
+
+class Outcome(Base):
+    """What became of one breast of one exam, as a radiologist or admin recorded it; the
+    newest per breast counts. ``pixel_sha256s`` link it to the readings of its images."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('malignant', 'benign', 'no_cancer')", name="outcome"),
+        CheckConstraint("breast IN ('L', 'R')", name="breast"),
+        Index("ix_outcomes_exam_key_breast", "exam_key", "breast"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    exam_key: Mapped[str] = mapped_column(String(128))
+    breast: Mapped[str] = mapped_column(String(1))
+    outcome: Mapped[str] = mapped_column(String(16))
+    pixel_sha256s: Mapped[list[str]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+    note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)

@@ -63,6 +63,13 @@ def _new_reading(_: World) -> tuple[str, dict[str, Any]]:
     return f"/readings/{payload['id']}", {"json": payload}
 
 
+def _new_outcome(_: World) -> tuple[str, dict[str, Any]]:
+    outcome = {"id": str(uuid.uuid4()), "exam_key": "1.2.3", "breast": "L",
+               "outcome": "benign", "pixel_sha256s": ["ab" * 32],
+               "recorded_at": "2025-03-02T10:00:00+00:00"}
+    return f"/outcomes/{outcome['id']}", {"json": outcome}
+
+
 ROUTES = [
     Route("POST", "/auth/login", "anyone", lambda w: (
         "/auth/login", {"json": {"username": w.my_name, "password": factories.PASSWORD}})),
@@ -81,6 +88,9 @@ ROUTES = [
         "/readings/batch", {"json": {"readings": [reading_payload()]}})),
     Route("GET", "/readings", "user", lambda w: ("/readings", {})),
     Route("GET", "/stats", "user", lambda w: ("/stats", {})),
+    Route("GET", "/stats/agreement", "user", lambda w: ("/stats/agreement", {})),
+    Route("PUT", "/outcomes/{outcome_id}", "user", lambda w: _new_outcome(w)),
+    Route("GET", "/outcomes", "user", lambda w: ("/outcomes", {})),
     Route("GET", "/audit", "admin", lambda w: ("/audit", {})),
     Route("GET", "/models/approved", "user", lambda w: ("/models/approved", {})),
     Route("GET", "/models/files/{sha256}", "user", lambda w: (f"/models/files/{'0' * 64}", {})),
@@ -269,12 +279,23 @@ def stats_of_theirs(world: World, session: Session, caller: dict[str, str]) -> N
         assert response.json()["rows"] == [], group_by
 
 
+def agreement_of_theirs(world: World, session: Session, caller: dict[str, str]) -> None:
+    body = signed(reading_payload(), birads=4)
+    world.client.put(f"/readings/{body['id']}", json=body, headers=world.them)
+
+    response = world.client.get("/stats/agreement", headers=caller)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"rows": [], "disagreements": []}
+
+
 ACROSS_READERS: dict[str, Callable[[World, Session, dict[str, str]], None]] = {
     "PUT /readings/{reading_id}": put_theirs,
     "GET /readings/{reading_id}": read_theirs,
     "POST /readings/batch": batch_on_theirs,
     "GET /readings": list_theirs,
     "GET /stats": stats_of_theirs,
+    "GET /stats/agreement": agreement_of_theirs,
 }
 
 
