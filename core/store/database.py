@@ -116,6 +116,7 @@ def _what_to_do_when_damaged(path: Path, backup: Path | None) -> str:
         )
     made = datetime.fromtimestamp(backup.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     return (
-        f"A backup from {made} is {backup}: close Mammo Workstation, move {path.name} aside, "
-        f"copy the backup to {path}, and start again; {synced}."
+        f"A backup from {made} is {backup}: close Mammo Workstation, move {path.name} (and "
+        f"{path.name}-wal and -shm if there) aside, copy the backup to {path}, and start "
+        f"again; {synced}."
     )
