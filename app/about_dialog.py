@@ -43,7 +43,8 @@ class AboutDialog(QDialog):
         else:
             model = (f"Model {info.model_id} (manifest {info.model_sha256[:12]}), "
                      f"{info.engine} on {info.device}, threshold {info.threshold:.3f}, "
-                     f"preprocessing {info.preprocessing_version}.")
+                     f"preprocessing {info.preprocessing_version}. Validation: "
+                     f"{info.performance}. From {info.folder}.")
         self.model = QLabel(model)
         self.model.setWordWrap(True)
         self.card = QTextBrowser()

@@ -122,6 +122,10 @@ class AssessmentController(QObject):
     def exam(self) -> Exam | None:
         return None if self._shown is None else self._shown.exam
 
+    def use_model(self, model_id: str) -> None:
+        """A new model version is in use (from the server) for this session's scores."""
+        self._model_id = model_id
+
     def show_entry(self, entry: ExamEntry | None) -> None:
         """Assess the worklist's exam ``entry`` (None: nothing), with its scores and this
         session's model outputs."""

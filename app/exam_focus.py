@@ -41,6 +41,11 @@ class ExamFocus(QObject):
         tab.controls.hanging.active_changed.connect(self._on_active_changed)
         assessments.model_visibility_changed.connect(self._on_active_changed)
 
+    def use_model(self, info: ModelInfo) -> None:
+        """A new model version is in use (from the server): results name it."""
+        self._info = info
+        self.update()
+
     @Slot(object)
     def on_classified(self, item: jobs.FileDone) -> None:
         """A file was read: the first one opens its exam when none is open."""

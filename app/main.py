@@ -186,7 +186,8 @@ def _run(app: QApplication, settings: Settings) -> int:
                             reading_service=service,
                             model_info=classifier.info if classifier else None,
                             model_error=model_error, config_file=user_config_file(),
-                            sync=sync, authenticator=authenticator)
+                            sync=sync, authenticator=authenticator,
+                            rollout=getattr(sync, "rollout", None))
         window.show_on_screen()
         return int(app.exec())
     finally:

@@ -35,6 +35,8 @@ from app.hanging_controller import HangingController
 from app.history_controller import HistoryController
 from app.history_view import HistoryView
 from app.menus import build_menus
+from app.model_indicator import ModelIndicator
+from app.model_switcher import ModelSwitcher
 from app.pacs_ui import add_pacs_tab
 from app.reading_session import ReadingSession
 from app.reading_tab import ReadingTab
@@ -48,6 +50,7 @@ from app.viewer import ImageViewer
 from app.worker import JobPools, Worker
 from app.worklist_model import WorklistModel
 from core.inference.classifier import ModelInfo
+from core.modelstore import ModelRollout
 from core.reading import ReadingService
 from core.report import ReportLimits
 from core.settings import Settings
@@ -70,7 +73,8 @@ class MainWindow(QMainWindow):
                  reading_service: ReadingService | None, model_info: ModelInfo | None,
                  model_error: str | None = None, config_file: Path | None = None,
                  sync: SyncBackend | None = None,
-                 authenticator: Authenticator | None = None) -> None:
+                 authenticator: Authenticator | None = None,
+                 rollout: ModelRollout | None = None) -> None:
         super().__init__()
         self._settings = settings
         self._store = store
@@ -112,6 +116,9 @@ class MainWindow(QMainWindow):
             authenticator=authenticator)
         self.sync_controller = self.sync_ui.controller if self.sync_ui else None
         self.sync_indicator = self.sync_ui.indicator if self.sync_ui else None
+        self.models = None if rollout is None or self.sync_ui is None else ModelSwitcher(
+            rollout=rollout, settings=settings, service=reading_service, pools=pools,
+            is_idle=lambda: not self.session.running, parent=self)
         self.pacs_tab = add_pacs_tab(self, settings=settings, store=store, user=user,
                                      pools=pools, reading_service=reading_service)
         build_menus(self)
@@ -169,9 +176,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        model = self._info.model_id if self._info else "no model"
         link = " · local only (no server configured)" if local_only else ""
-        self.statusBar().addPermanentWidget(QLabel(f"{self._user.username} · {model}{link}"))
+        self.statusBar().addPermanentWidget(QLabel(f"{self._user.username}{link}"))
+        self.model_indicator = ModelIndicator(self._info)
+        self.statusBar().addPermanentWidget(self.model_indicator)
 
     def _connect(self) -> None:
         research = QLabel(RESEARCH_NOTICE)
@@ -193,6 +201,12 @@ class MainWindow(QMainWindow):
         exams.edited.connect(lambda text: self.statusBar().showMessage(text, 8000))
         for failing in (session.failed, self.decisions.failed, self.records.failed):
             failing.connect(self._on_job_failed)
+        if self.models is not None and self.sync_controller is not None:
+            self.sync_controller.sync_finished.connect(self.models.on_sync_finished)
+            session.batch_finished.connect(self.models.switch_when_idle)
+            self.models.switched.connect(self._on_model_switched)
+            self.models.waiting.connect(self.model_indicator.show_notice)
+            self.models.refused.connect(self._on_model_refused)
         self.decisions.decision_signed.connect(self._on_decision_stored)
         self.assessments.assessments_signed.connect(self._on_assessments_signed)
         if self._settings.blinded_first_read:  # no score in the list before the first read
@@ -322,6 +336,24 @@ class MainWindow(QMainWindow):
     def _on_model_card_loaded(self, card: str | None) -> None:
         AboutDialog(info=self._info, model_card=card, model_error=self._model_error,
                     parent=self).open()
+
+    @Slot(object)
+    def _on_model_switched(self, info: ModelInfo) -> None:
+        self._info = info
+        self.focus.use_model(info)
+        self.assessments.use_model(info.model_id)
+        self.result_panel.performance.setText(f"Measured on {info.performance}")
+        self.result_panel.performance.setVisible(True)
+        self.model_indicator.show_model(info)
+        self.statusBar().showMessage(
+            f"Now reading with model {info.model_id} ({info.model_sha256[:12]}) from the server.",
+            15000)
+
+    @Slot(str)
+    def _on_model_refused(self, text: str) -> None:
+        # Said in the status bar, not in a dialog: the reader can go on with the model in use.
+        self.model_indicator.show_notice(text)
+        self.statusBar().showMessage(text, 30000)
 
     @Slot(object)
     def _on_job_failed(self, error: BaseException) -> None:

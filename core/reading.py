@@ -65,6 +65,11 @@ class ReadingService:
         """The model this service reads with (its heatmaps are made again for results)."""
         return self._classifier
 
+    def use_classifier(self, classifier: Classifier) -> None:
+        """Read with ``classifier`` from the next :meth:`read` on (a new model version from
+        the server); a read already running finishes with the model it started with."""
+        self._classifier = classifier
+
     def read(self, paths: Iterable[str | Path], *, user_id: UserId | None,
              cancel: threading.Event | None = None, progress: Progress | None = None,
              reuse_earlier: bool = False) -> Iterator[ReadOutcome]:
@@ -79,20 +84,21 @@ class ReadingService:
         (``rescore_of``).
         """
         files = list(iter_image_paths(paths))
+        classifier = self._classifier  # one model for the whole run, whatever happens meanwhile
         done = 0
         for start in range(0, len(files), IMAGES_PER_BATCH):
             if cancel is not None and cancel.is_set():
                 return
             batch = files[start:start + IMAGES_PER_BATCH]
             yield from self._read_batch(batch, user_id=user_id, cancel=cancel,
-                                        reuse_earlier=reuse_earlier)
+                                        reuse_earlier=reuse_earlier, classifier=classifier)
             done += len(batch)
             if progress is not None:
                 progress(done, len(files))
 
     def _read_batch(self, batch: list[Path], *, user_id: UserId | None,
-                    cancel: threading.Event | None, reuse_earlier: bool
-                    ) -> Iterator[ReadOutcome]:
+                    cancel: threading.Event | None, reuse_earlier: bool,
+                    classifier: Classifier) -> Iterator[ReadOutcome]:
         opened: list[tuple[Path, MammoImage | None, MammoError | None]] = []
         for path in batch:
             try:
@@ -112,7 +118,7 @@ class ReadingService:
         scored = [img for img in good
                   if not (reuse_earlier and img.meta.pixel_sha256 in earlier)]
         scheduled = {id(img) for img in scored}
-        results = self._predict(scored, cancel) if scored else []
+        results = self._predict(scored, cancel, classifier) if scored else []
         if cancel is not None and cancel.is_set():
             return
         for path, img, err in opened:
@@ -133,7 +139,7 @@ class ReadingService:
             assert pred is not None
             before = earlier.get(picture)
             try:
-                reading = self._store_reading(img, pred, user_id,
+                reading = self._store_reading(img, pred, user_id, classifier=classifier,
                                               rescore_of=None if before is None else before.id)
             except MammoError as exc:
                 yield ReadOutcome(path=path, image=img, prediction=pred, error=exc)
@@ -149,28 +155,29 @@ class ReadingService:
         return self._store.latest_readings_of([i.meta.pixel_sha256 for i in images],
                                               user_id=user_id)
 
-    def _predict(self, images: list[MammoImage], cancel: threading.Event | None
-                 ) -> list[Prediction | MammoError]:
+    def _predict(self, images: list[MammoImage], cancel: threading.Event | None,
+                 classifier: Classifier) -> list[Prediction | MammoError]:
         """Predictions in order; when the batch fails, each image alone, so one bad image
         does not take the others down with it."""
         try:
-            return list(self._classifier.predict([i.pixels for i in images], cancel=cancel))
+            return list(classifier.predict([i.pixels for i in images], cancel=cancel))
         except MammoError as exc:
             if len(images) == 1:
                 return [exc]
         out: list[Prediction | MammoError] = []
         for img in images:
             try:
-                out.extend(self._classifier.predict([img.pixels], cancel=cancel))
+                out.extend(classifier.predict([img.pixels], cancel=cancel))
             except MammoError as exc:
                 out.append(exc)
         return out
 
     def _store_reading(self, img: MammoImage, pred: Prediction, user_id: UserId | None, *,
-                       rescore_of: ReadingId | None) -> ReadingRecord | None:
+                       classifier: Classifier, rescore_of: ReadingId | None
+                       ) -> ReadingRecord | None:
         if self._store is None or user_id is None:
             return None
-        info = self._classifier.info
+        info = classifier.info
         image_id = self._store.add_image(img.meta)
         return self._store.add_reading(NewReading(
             image_id=image_id, user_id=user_id, score=pred.score, label=pred.label,  # type: ignore[arg-type]
