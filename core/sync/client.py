@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 
 CONNECT_TIMEOUT_S = 10.0
+OUT_OF_DATE = {9: "not valid yet", 10: "expired"}
+"""OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID and X509_V_ERR_CERT_HAS_EXPIRED."""
 READ_TIMEOUT_S = 60.0
 
 
@@ -270,6 +272,17 @@ class ApiClient:
 def _transport_error(exc: httpx.TransportError, host: str) -> SyncError:
     cause = _ssl_cause(exc)
     log.info("Request to %s failed: %r (cause %r)", host, exc, cause)
+    if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_code in OUT_OF_DATE:
+        # Most often this computer's clock, not the certificate: a certificate issued minutes
+        # ago is "not yet valid" to a workstation whose clock runs behind.
+        now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        return SyncError(
+            f"The server {host}'s certificate is {OUT_OF_DATE[cause.verify_code]} by this "
+            f"computer's clock, which reads {now}. Nothing was sent. If that date or time is "
+            "wrong, correct it (or ask IT to); if it is right, ask IT to renew the server's "
+            "certificate.",
+            kind=SyncErrorKind.NETWORK,
+        )
     if isinstance(cause, ssl.SSLCertVerificationError):
         return SyncError(
             f"The server {host} is not trusted: its certificate was not issued by the "

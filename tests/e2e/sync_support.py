@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -96,18 +96,26 @@ class Certificates:
     key: Path
 
     @classmethod
-    def make(cls, folder: Path) -> Certificates:
+    def make(cls, folder: Path, **options) -> Certificates:
+        """Options: as :func:`stack.make_certificates`."""
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(*stack.make_certificates(folder))
+        return cls(*stack.make_certificates(folder, **options))
 
 
 class ServerProcess:
     """``python -m server.cli serve`` over HTTPS on 127.0.0.1:<port>, restartable in place."""
 
-    def __init__(self, folder: Path, database_url: str, **settings: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        *,
+        certificate_issued_ago: timedelta = timedelta(days=1),
+        **settings: str,
+    ) -> None:
         self.folder = folder
         self.database_url = database_url
-        self.certs = Certificates.make(folder / "tls")
+        self.certs = Certificates.make(folder / "tls", issued_ago=certificate_issued_ago)
         self.port = stack.free_port()
         self.settings = settings
         self.process: subprocess.Popen | None = None

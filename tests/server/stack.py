@@ -67,9 +67,14 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.chmod(0o600)
 
 
-def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1/localhost; returns (ca, cert, key) paths."""
+def make_certificates(
+    folder: Path, *, issued_ago: dt.timedelta = dt.timedelta(days=1)
+) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1/localhost, valid from ``issued_ago`` back
+    (a day, as a hospital's would be; minutes, to meet a workstation clock that runs behind)
+    for two days; returns (ca, cert, key) paths."""
     now = dt.datetime.now(dt.UTC)
+    start = now - issued_ago
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Mammo test CA")])
     ca = (
@@ -78,7 +83,7 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(start)
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
@@ -105,7 +110,7 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_before(start)
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
