@@ -17,6 +17,7 @@ from app.exam_controller import ExamController
 from app.hanging_controller import HangingController
 from app.reading_tab import ReadingTab
 from app.result_panel import NO_MODEL_TEXT, result_for, status_of
+from app.worklist_model import same_entry
 from core.exams import ExamId
 from core.inference.classifier import ModelInfo
 
@@ -62,7 +63,8 @@ class ExamFocus(QObject):
             if entry is not None and worklist.current_entry() is None:
                 worklist.select_exam(entry.id)
         entry = worklist.current_entry()
-        if entry is not None and self._hanging.entry is not None:
+        if entry is not None and self._hanging.entry is not None \
+                and not same_entry(entry, self._hanging.entry):
             self._hanging.show_exam(entry)
             self.update()
 

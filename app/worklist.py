@@ -69,6 +69,8 @@ class WorklistFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int,  # noqa: N802
                          source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self._state is None and not self._text:
+            return True  # nothing to filter by (as during a batch, mostly): no work per row
         model = self.sourceModel()
         assert isinstance(model, WorklistModel)
         index = model.index(source_row, 0, source_parent)

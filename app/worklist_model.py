@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 SORT_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "exam" or "image"
 KEY_ROLE = Qt.ItemDataRole.UserRole + 2  # the exam's id, or the image's path
-REFRESH_MS = 60
+REFRESH_MS = 150  # a batch re-sorts the list a few times a second, not per image
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -54,6 +54,13 @@ SYNC_TEXT = {"pending": "pending", "synced": "synced", "conflict": "conflict"}
 LOCAL_ONLY = "local only"  # "pending" without a server: nothing will ever send it
 
 __all__ = ["LOCAL_ONLY", "SYNC_TEXT", "RowStatus", "WorklistModel", "WorklistRow"]
+
+
+def same_entry(a: ExamEntry, b: ExamEntry) -> bool:
+    """Whether two builds of an exam show the same (its rows are replaced, never changed,
+    when anything about an image changes)."""
+    return (a.state == b.state and a.exam == b.exam and len(a.rows) == len(b.rows)
+            and all(x is y for x, y in zip(a.rows, b.rows, strict=True)))
 
 
 def decision_text(feedback: FeedbackSummary | None) -> str:
@@ -311,14 +318,16 @@ class WorklistModel(QAbstractItemModel):
         same = [(e.id, tuple(r.path for r in e.rows)) for e in fresh] == [
             (e.id, tuple(r.path for r in e.rows)) for e in self._entries]
         if same:
-            self._entries = fresh
-            for number, entry in enumerate(fresh):
+            old, self._entries = self._entries, fresh
+            last = len(self.COLUMNS) - 1
+            for number, (before, entry) in enumerate(zip(old, fresh, strict=True)):
+                if same_entry(before, entry):
+                    continue  # most exams do not change when one image is read
                 parent = self.index(number, 0)
-                self.dataChanged.emit(parent, self.index(number, len(self.COLUMNS) - 1))
+                self.dataChanged.emit(parent, self.index(number, last))
                 if entry.rows:
                     self.dataChanged.emit(self.index(0, 0, parent),
-                                          self.index(len(entry.rows) - 1,
-                                                     len(self.COLUMNS) - 1, parent))
+                                          self.index(len(entry.rows) - 1, last, parent))
         else:
             self._relayout(fresh)
         self.entries_changed.emit()
