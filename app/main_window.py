@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QTabWidget, QVBo
 
 from app import jobs
 from app.about_dialog import AboutDialog
+from app.agreement_ui import AgreementUi
 from app.assessment_controller import AssessmentController
 from app.auth import Authenticator
 from app.decision_controller import DecisionController
@@ -37,6 +38,7 @@ from app.history_view import HistoryView
 from app.menus import build_menus
 from app.model_indicator import ModelIndicator
 from app.model_switcher import ModelSwitcher
+from app.outcome_dialog import OutcomeDialog
 from app.pacs_ui import add_pacs_tab
 from app.reading_session import ReadingSession
 from app.reading_tab import ReadingTab
@@ -116,6 +118,15 @@ class MainWindow(QMainWindow):
             authenticator=authenticator)
         self.sync_controller = self.sync_ui.controller if self.sync_ui else None
         self.sync_indicator = self.sync_ui.indicator if self.sync_ui else None
+        self.agreement = None if sync is None or not hasattr(sync, "agreement") else AgreementUi(
+            self.stats_view.agreement_view, source=sync, pools=pools,  # type: ignore[arg-type]
+            parent=self)
+        if self.agreement is None:
+            self.stats_view.agreement_view.show_unavailable(
+                "The department's reader-model agreement comes from the central server "
+                "(server_url in the settings).")
+        else:
+            self.stats_view.refresh_clicked.connect(self.agreement.refresh)
         self.models = None if rollout is None or self.sync_ui is None else ModelSwitcher(
             rollout=rollout, settings=settings, service=reading_service, pools=pools,
             is_idle=lambda: not self.session.running, parent=self)
@@ -298,6 +309,8 @@ class MainWindow(QMainWindow):
             self.records.refresh_history()
         elif index == STATS_TAB:
             self.records.refresh_statistics()
+            if self.agreement is not None:
+                self.agreement.refresh()
 
     @Slot(object)
     def _on_reading_opened(self, reading: ReadingRecord) -> None:
@@ -336,6 +349,26 @@ class MainWindow(QMainWindow):
     def _on_model_card_loaded(self, card: str | None) -> None:
         AboutDialog(info=self._info, model_card=card, model_error=self._model_error,
                     parent=self).open()
+
+    def record_outcome(self) -> None:
+        """Ask for the outcome of the exam shown, per breast, and keep it (then sync it)."""
+        entry = self.hanging.entry
+        if entry is None:
+            self.statusBar().showMessage("Open an exam first to record its outcome.", 8000)
+            return
+        dialog = OutcomeDialog(entry, user_id=self._user.id, parent=self)
+        if dialog.exec() and dialog.outcomes():
+            store, news = self._store, dialog.outcomes()
+            self._start(lambda _c, _r: store.outcomes.record(news), self._on_outcomes_recorded,
+                        name="record outcome")
+
+    @Slot(object)
+    def _on_outcomes_recorded(self, recorded: list) -> None:
+        where = "; it goes to the server with the next sync" if self.sync_ui else ""
+        self.statusBar().showMessage(f"Outcome recorded for {len(recorded)} breast(s){where}.",
+                                     8000)
+        if self.sync_ui is not None:
+            self.sync_ui.schedule_sync()
 
     @Slot(object)
     def _on_model_switched(self, info: ModelInfo) -> None:

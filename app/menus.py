@@ -50,6 +50,7 @@ def build_menus(window: MainWindow) -> None:
     _add(window, decide, "&Sign", "Ctrl+Return",  # the assessment or the view's, as shown
          lambda: (breasts.sign if breasts.isVisible() else panel.sign).click())
     decide.addAction(window.assessments.mark_action)
+    _add(window, decide, "Record &outcome…", None, window.record_outcome)
     if window.sync_indicator is not None:
         sync_menu = menu.addMenu("S&ync")
         sync_menu.addAction(window.sync_indicator.sync_now_action)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.agreement_view import AgreementView
 from core.statistics import ReadingStatistics
 
 
@@ -43,9 +44,16 @@ class StatsView(QWidget):
         top = QHBoxLayout()
         top.addLayout(form, 1)
         top.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignTop)
+        # This workstation's readings above; the department's agreement, from the server, below.
+        self.agreement_view = AgreementView()
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.addWidget(self.chart)
+        column.addWidget(self.agreement_view)
+        column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.chart)
+        scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)

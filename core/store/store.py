@@ -31,6 +31,7 @@ from core.store.backups import keep_daily_backup
 from core.store.database import WRITE_OPTION, create_store_engine, store_error
 from core.store.image_sides import SideBook
 from core.store.migration import migrate
+from core.store.outcomes import OutcomeBook
 from core.store.pacs_log import PacsLog
 from core.store.records import (
     BIRADS_MAX,
@@ -83,6 +84,7 @@ class Store:
         self._assessments = AssessmentBook(self._session, clock=clock)
         self._image_sides = SideBook(self._session, clock=clock)
         self._pacs_log = PacsLog(self._session, clock=clock)
+        self._outcomes = OutcomeBook(self._session, clock=clock)
 
     @classmethod
     def open(cls, path: Path, *, clock: Clock = _utc_now) -> Store:
@@ -137,6 +139,11 @@ class Store:
     def pacs_log(self) -> PacsLog:
         """The audit trail of results sent to the PACS or saved to a folder."""
         return self._pacs_log
+
+    @property
+    def outcomes(self) -> OutcomeBook:
+        """Outcomes of exams per breast (biopsy, follow-up), queued for the server."""
+        return self._outcomes
 
     def close(self) -> None:
         """Close the pooled connections. Safe to call twice; the store is unusable afterwards."""

@@ -373,3 +373,28 @@ class PacsSend(Base):
     signed: Mapped[bool]
     detail: Mapped[str] = mapped_column(Text, default="")
     path: Mapped[str] = mapped_column(FilePath)
+
+
+class BreastOutcome(Base):
+    """What became of one breast of one exam (biopsy malignant or benign, no cancer at
+    follow-up), recorded by a radiologist or an admin; the newest per breast counts.
+    ``pixel_sha256s`` (a JSON list) are the breast's images, by which the server links the
+    outcome to its readings. ``synced_at`` is set once the server holds it."""
+
+    __tablename__ = "breast_outcomes"
+    __table_args__ = (
+        CheckConstraint(_one_of("side", ("L", "R")), name="side"),
+        CheckConstraint(_one_of("outcome", ("malignant", "benign", "no_cancer")),
+                        name="outcome"),
+        Index("ix_breast_outcomes_exam", "exam_id", "side"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    exam_id: Mapped[str] = mapped_column(FilePath)
+    side: Mapped[str] = mapped_column(String(1))
+    outcome: Mapped[str] = mapped_column(String(16))
+    pixel_sha256s: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    recorded_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    synced_at: Mapped[datetime | None]

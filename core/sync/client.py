@@ -21,10 +21,12 @@ from pydantic import BaseModel, ValidationError
 
 from core import __version__
 from core.contracts import (
+    AgreementPublic,
     ApprovedModelPublic,
     ErrorPublic,
     LoginRequest,
     ModelReportCreate,
+    OutcomeCreate,
     ReadingBatchCreate,
     ReadingBatchItem,
     ReadingBatchPublic,
@@ -197,6 +199,26 @@ class ApiClient:
             content=report.model_dump_json().encode(),
             headers={"Content-Type": "application/json"},
         )
+
+    def put_outcome(self, access_token: str, outcome: OutcomeCreate) -> None:
+        """Store an outcome under its id (sending it again is harmless).
+
+        Raises:
+            RequestRejected: the server refused it as invalid.
+        """
+        self._send(
+            "PUT",
+            f"/outcomes/{outcome.id}",
+            access_token=access_token,
+            content=outcome.model_dump_json().encode(),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def agreement(self, access_token: str) -> AgreementPublic:
+        """Reader-model agreement per reader and model version (the caller's own figures,
+        every reader's for an admin)."""
+        return _parse(self._send("GET", "/stats/agreement", access_token=access_token),
+                      AgreementPublic)
 
     def download_model_file(
         self,

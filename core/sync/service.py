@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from core.contracts import AgreementPublic
 from core.errors import SyncError, SyncErrorKind
 from core.store import ServerAccountRecord, Store, SyncConflictRecord, SyncStatusRecord
 from core.sync.backoff import backoff_delay
@@ -26,6 +27,7 @@ from core.sync.client import ApiClient
 from core.sync.endpoint import ServerEndpoint
 from core.sync.login import LoginResult, log_in
 from core.sync.models import DOWNLOAD_CHUNK, SessionModelServer
+from core.sync.outcomes import push_outcomes
 from core.sync.pull import Puller, PullOutcome
 from core.sync.push import MAX_BATCH, Pusher, PushOutcome
 from core.sync.session import ServerSession
@@ -251,6 +253,22 @@ class SyncService:
             running=self._running.locked(),
         )
 
+    def agreement(self) -> AgreementPublic:
+        """Reader-model agreement from the server, as the account logged in last.
+
+        Raises:
+            SyncError: not logged in, or the server cannot be used.
+        """
+        account = self._account()
+        if account is None:
+            raise SyncError("Log in to the server to see the department's agreement figures.",
+                            kind=SyncErrorKind.AUTH)
+        client = self._api()
+        session = ServerSession(
+            client, tokens=self._tokens, key=self._token_key(account), clock=self._clock
+        )
+        return session.call(client.agreement)
+
     def conflicts(self) -> list[SyncConflictRecord]:
         """Open conflicts, each with this workstation's and the server's version."""
         return self._store.sync.conflicts()
@@ -289,6 +307,8 @@ class SyncService:
             pushed = pusher.push(account.user_id, cancel)
             puller = Puller(store=self._store, client=client, session=session, clock=self._clock)
             pulled = puller.pull(account, cancel)
+            push_outcomes(store=self._store, client=client, session=session,
+                          user_id=account.user_id, cancel=cancel)
             model = None
             if self._rollout is not None and not cancel.is_set():
                 server = SessionModelServer(client, session, chunk_bytes=self._model_chunk)

@@ -31,7 +31,7 @@ TABLES = {
     "pacs_sends",
     "alembic_version",
 }
-HEAD = "0006"
+HEAD = "0007"
 
 NEXT_REVISION = f"""
 import sqlalchemy as sa
