@@ -15,7 +15,7 @@ from typing import Any
 
 from server.db.database import Database
 from server.errors import InvalidInput
-from server.services import model_versions
+from server.services import model_versions, recalibration
 from server.services.model_files import ModelFileStore
 from server.services.model_signing import (
     generate_key,
@@ -49,6 +49,12 @@ def add_model_commands(commands: Any, *, now: Any) -> None:
     rollback.set_defaults(handler=_rollback, now=now)
     listing = steps.add_parser("list", help="stored versions, the approved one marked")
     listing.set_defaults(handler=_list)
+    recal = steps.add_parser("recalibrate", help="refit calibration and threshold on the "
+                             "site's outcomes into a new model folder (then sign it)")
+    recal.add_argument("version_id", type=int)
+    recal.add_argument("--out", type=Path, required=True, help="new, empty model folder")
+    recal.add_argument("--id", dest="new_id", help="the new model id (default: <id>-recal-DATE)")
+    recal.set_defaults(handler=_recalibrate, now=now)
 
 
 def _actor() -> str:
@@ -120,6 +126,24 @@ def _approval(settings: ServerSettings, step: Any) -> int:
                   "after their next sync, when idle")
     finally:
         database.dispose()
+    return 0
+
+
+def _recalibrate(settings: ServerSettings, args: argparse.Namespace) -> int:
+    database = Database.from_url(settings.database_url)
+    try:
+        with database.session() as session:
+            manifest = recalibration.recalibrate(
+                session, ModelFileStore(settings.model_store_dir), args.version_id, args.out,
+                now=args.now(), min_per_class=settings.recalibration_min_per_class,
+                model_id=args.new_id)
+    finally:
+        database.dispose()
+    section = manifest["recalibration"]
+    print(f"wrote {manifest['id']} to {args.out}: {section['cases']} breasts with outcomes, "
+          f"threshold {section['before']['threshold']} -> {manifest['threshold']:.4f}; sign it "
+          f"(mammo-server model sign --key KEY {args.out}) on the offline machine, then upload "
+          "and approve it")
     return 0
 
 

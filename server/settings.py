@@ -66,6 +66,11 @@ class ServerSettings(BaseSettings):
         default=Path("/var/lib/mammo-server/models"),
         description="Content-addressed files of the model versions (docs/model-rollout.md).",
     )
+    recalibration_min_per_class: int = Field(
+        default=100, ge=1,
+        description="Outcomes of each class `model recalibrate` needs (biopsy malignant; "
+                    "benign or no cancer).",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -111,6 +111,8 @@ def upload(
         size = files.put_file(source, entry["sha256"])
         stored.append({"path": entry["path"], "sha256": entry["sha256"], "size": size})
     files.put_bytes(manifest_bytes, manifest_sha256, name=MANIFEST_NAME)
+    if derived_from is None:
+        derived_from = _recalibrated_from(session, manifest)
     version = ModelVersion(
         model_id=str(manifest["id"]),
         manifest_sha256=manifest_sha256,
@@ -136,6 +138,14 @@ def upload(
     )
     session.commit()
     return version
+
+
+def _recalibrated_from(session: Session, manifest: dict[str, Any]) -> int | None:
+    """The stored version a recalibrated manifest names as its origin, if it is stored."""
+    origin = (manifest.get("recalibration") or {}).get("from") or {}
+    stored = session.scalar(select(ModelVersion.id).where(
+        ModelVersion.manifest_sha256 == str(origin.get("manifest_sha256", ""))))
+    return stored
 
 
 def get_version(session: Session, version_id: int) -> ModelVersion:

@@ -227,6 +227,8 @@ def test_keygen_sign_upload_approve_list(cli_db, tmp_path, monkeypatch, capsys):
     assert b"ENCRYPTED" in key.read_bytes()
     assert public in (folder / "manifest.json.sig").read_text()
     assert listing.startswith("*    1  fake-model-1  manifest " + manifest_sha256(folder)[:12])
+    assert cli.main(["model", "recalibrate", "1", "--out", str(tmp_path / "recal")]) == 2
+    assert "at least 100 outcomes of each class" in capsys.readouterr().err
 
 
 def test_sign_refuses_a_wrong_passphrase(tmp_path, monkeypatch, capsys):
