@@ -34,11 +34,13 @@ def unreachable(config: PacsConfig, detail: str = "") -> PacsError:
         kind=PacsErrorKind.UNREACHABLE, transient=True)
 
 
-def rejected(config: PacsConfig) -> PacsError:
+def rejected(config: PacsConfig, *, dropped: bool = False) -> PacsError:
+    how = "ended the connection before accepting it" if dropped else "refused the connection"
+    busy = " If they are right, the PACS may be busy: try again." if dropped else ""
     return PacsError(
-        f"The PACS ({config.peer}) refused the connection. Check its AE title "
+        f"The PACS ({config.peer}) {how}. Check its AE title "
         f"(pacs_called_ae = {config.called_ae}) and that the PACS knows this workstation as "
-        f"{config.calling_ae} (pacs_calling_ae); IT can see docs/pacs.md.",
+        f"{config.calling_ae} (pacs_calling_ae); IT can see docs/pacs.md.{busy}",
         kind=PacsErrorKind.REJECTED, transient=False)
 
 
@@ -69,7 +71,12 @@ def associate(config: PacsConfig, contexts: Sequence[str], *,
     if assoc.is_rejected:
         raise rejected(config)
     if not assoc.is_established:
-        raise _tls_problem(config) or unreachable(config)
+        # A PACS that closes the socket right after its rejection can look like one that
+        # never answered; a port that takes connections tells them apart.
+        problem = _tls_problem(config)
+        if problem is None and _port_open(config):
+            problem = rejected(config, dropped=True)
+        raise problem or unreachable(config)
     try:
         yield assoc
     except BaseException:
@@ -83,10 +90,20 @@ def associate(config: PacsConfig, contexts: Sequence[str], *,
         ae.shutdown()
 
 
+def _port_open(config: PacsConfig) -> bool:
+    try:
+        with socket.create_connection((config.host, config.port),
+                                      timeout=config.connect_timeout_s):
+            return True
+    except OSError:
+        return False
+
+
 def _tls_problem(config: PacsConfig) -> PacsError | None:
-    """Why a TLS connection failed, when the handshake says (pynetdicom only logs it)."""
+    """Why a TLS connection failed, when the handshake says (pynetdicom only logs it); or,
+    without TLS, that the port expects it."""
     if not config.tls:
-        return None
+        return _expects_tls(config)
     try:
         with socket.create_connection((config.host, config.port),
                                       timeout=config.connect_timeout_s) as raw, \
@@ -104,6 +121,22 @@ def _tls_problem(config: PacsConfig) -> PacsError | None:
             kind=PacsErrorKind.UNREACHABLE, transient=False)
     except OSError:
         return None
+
+
+def _expects_tls(config: PacsConfig) -> PacsError | None:
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    probe.check_hostname = False
+    probe.verify_mode = ssl.CERT_NONE  # only asks whether TLS answers; nothing is sent
+    try:
+        with socket.create_connection((config.host, config.port),
+                                      timeout=config.connect_timeout_s) as raw, \
+                probe.wrap_socket(raw, server_hostname=config.host):
+            pass
+    except (OSError, ssl.SSLError):
+        return None
+    return PacsError(f"The PACS ({config.peer}) expects DICOM over TLS on this port: IT sets "
+                     "pacs_tls = true (and ca_cert).", kind=PacsErrorKind.UNREACHABLE,
+                     transient=False)
 
 
 def _tls_context(config: PacsConfig) -> ssl.SSLContext:

@@ -72,7 +72,8 @@ def test_retrieve_shows_progress_and_hands_each_study_over_to_be_read(
     with qtbot.waitSignal(tab.retrieve_finished, timeout=WAIT_MS):
         qtbot.mouseClick(tab.retrieve, Qt.MouseButton.LeftButton)
         assert tab.progress.isVisible() and tab.cancel.isEnabled()
-    assert [{Path(f).stem for f in files} for files in handed] == [e.sop_uids for e in mg_exams]
+    assert [{Path(f).stem for f in files} for files in handed] == [
+        e.sop_uids for e in mg_exams], [tab.status_of(e.study_uid) for e in mg_exams]
     assert tab.status.text() == "2 studies retrieved."
     assert not tab.progress.isVisible()
     first = mg_exams[0].study_uid
@@ -163,7 +164,7 @@ def test_test_connection_in_settings_echoes_with_the_values_typed(qtbot, setting
     box.called_ae.setText("NOTTHEPACS")
     with qtbot.waitSignal(box.connection_tested, timeout=WAIT_MS) as answered:
         qtbot.mouseClick(box.test, Qt.MouseButton.LeftButton)
-    assert answered.args[0] is False and "refused the connection" in box.result.text()
+    assert answered.args[0] is False and "pacs_called_ae = NOTTHEPACS" in box.result.text()
     assert dialog.changes()["pacs_called_ae"] == "NOTTHEPACS"
     assert dialog.changes()["pacs_port"] == orthanc.dicom_port
 

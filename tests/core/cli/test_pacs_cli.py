@@ -113,4 +113,4 @@ def test_retrieve_from_a_pacs_that_cannot_send_here_exits_1(
     monkeypatch.setenv("MAMMO_PACS_CALLED_AE", "WRONGAE")
     code, _, err = run(capsys, "pacs", "retrieve", mg_exams[0].study_uid, "--model",
                        str(tiny_model_dir))
-    assert code == 1 and "refused the connection" in err
+    assert code == 1 and "pacs_called_ae = WRONGAE" in err

@@ -108,6 +108,7 @@ def test_echo_over_tls_checks_the_pacs_certificate(start_orthanc: Callable[..., 
     with pytest.raises(PacsError) as plain:
         echo(dataclasses.replace(config, tls=False))
     assert plain.value.kind is PacsErrorKind.UNREACHABLE
+    assert "pacs_tls = true" in plain.value.message
 
 
 def make_other_ca(tmp_path: Path) -> Path:
