@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     pacs_auto_send: bool = Field(
         default=False, description="Send results before the reader signs (IT's decision).")
     pacs_export_dir: Path | None = Field(
-        default=None, description="Results folder when no PACS is set; default data_dir/pacs.")
+        default=None, description="Where results are written (and kept, without a PACS); "
+                                  "default data_dir/pacs/results.")
     model_public_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]] = Field(
         default_factory=list,
         description="Ed25519 public keys (base64) whose signed model versions this workstation "

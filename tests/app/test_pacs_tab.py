@@ -197,3 +197,28 @@ def test_results_go_once_read_with_automatic_sending_and_again_once_signed(
                    orthanc_objects(filled_orthanc, exam.study_uid, COMPREHENSIVE_SR))
     assert flags == ["UNVERIFIED", "VERIFIED"]
     assert tab.status_of(exam.study_uid).startswith("results: 5 of 5 results sent to")
+
+
+def test_the_pacs_values_of_settings_are_saved_as_the_program_reads_them(
+        qtbot, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.settings_dialog import SettingsDialog
+    from app.settings_file import write_user_settings
+    from core.settings import load_settings
+
+    dialog = SettingsDialog(settings, config_file="settings.toml")
+    qtbot.addWidget(dialog)
+    box = dialog.pacs
+    box.host.setText("pacs.hospital.example")
+    box.port.setValue(11112)
+    box.called_ae.setText("HOSPPACS")
+    box.calling_ae.setText("back\\slash")
+    dialog.accept()
+    assert dialog.result() == 0 and "without a backslash" in box.result.text()
+    box.calling_ae.setText("MAMMOWS07")
+    dialog.accept()
+    assert dialog.result() == 1
+    path = write_user_settings(tmp_path / "user.toml", dialog.changes())
+    monkeypatch.setenv("MAMMO_CONFIG_FILE", str(path))
+    loaded = load_settings()
+    assert (loaded.pacs_host, loaded.pacs_port, loaded.pacs_called_ae,
+            loaded.pacs_calling_ae) == ("pacs.hospital.example", 11112, "HOSPPACS", "MAMMOWS07")
