@@ -361,7 +361,7 @@ class OutcomeCreate(_Contract):
     breast: Literal["L", "R"]
     outcome: OutcomeKind
     pixel_sha256s: list[Sha256Hex] = Field(min_length=1, max_length=64)
-    recorded_at: AwareDatetime
+    recorded_at: Timestamp
     note: LongText | None = None
 
 

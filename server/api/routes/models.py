@@ -6,16 +6,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 
-from core.contracts import ApprovedModelPublic, ErrorPublic, ModelReportCreate
+from core.contracts import ApprovedModelPublic, ModelReportCreate
 from server.api.deps import ClientAddr, Context, CurrentUser, Now, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, BODY_ERRORS, error_responses
 from server.services import model_versions
 from server.services.model_files import ModelFileStore
 
-router = APIRouter(prefix="/models", tags=["models"])
-ERRORS = {status: {"model": ErrorPublic} for status in (401, 404, 422)}
+router = APIRouter(prefix="/models", tags=["models"], responses=ANY_ROUTE_ERRORS)
 
 
-@router.get("/approved", responses=ERRORS)
+@router.get("/approved", responses=error_responses(401))
 def read_approved(user: CurrentUser, session: SessionDep) -> ApprovedModelPublic:
     """The version IT approved for every workstation, or none yet."""
     return model_versions.approved_public(session)
@@ -24,7 +24,9 @@ def read_approved(user: CurrentUser, session: SessionDep) -> ApprovedModelPublic
 @router.get(
     "/files/{sha256}",
     response_class=FileResponse,
-    responses={**ERRORS, 206: {"description": "The range asked for."}},
+    responses={**error_responses(401, 404),
+               206: {"description": "The range asked for."},
+               416: {"description": "The range starts past the end of the file."}},
 )
 def read_file(sha256: str, user: CurrentUser, context: Context) -> FileResponse:
     """A model file (or a manifest) by its SHA-256. Honours ``Range: bytes=N-`` so that a
@@ -36,7 +38,7 @@ def read_file(sha256: str, user: CurrentUser, context: Context) -> FileResponse:
 @router.post(
     "/{version_id}/reports",
     status_code=204,
-    responses=ERRORS,
+    responses={**BODY_ERRORS, **error_responses(401, 404)},
 )
 def post_report(
     version_id: int,

@@ -6,16 +6,19 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from core.contracts import ErrorPublic, OutcomeCreate, OutcomePublic, OutcomesPublic
+from core.contracts import OutcomeCreate, OutcomePublic, OutcomesPublic
 from server.api.deps import ClientAddr, CurrentUser, Now, SessionDep
+from server.api.errors import ANY_ROUTE_ERRORS, BODY_ERRORS, error_responses
 from server.errors import InvalidInput
 from server.services import outcomes
 
-router = APIRouter(prefix="/outcomes", tags=["outcomes"])
-ERRORS = {status: {"model": ErrorPublic} for status in (401, 409, 422)}
+router = APIRouter(prefix="/outcomes", tags=["outcomes"], responses=ANY_ROUTE_ERRORS)
 
 
-@router.put("/{outcome_id}", responses={**ERRORS, 201: {"model": OutcomePublic}})
+@router.put(
+    "/{outcome_id}",
+    responses={**BODY_ERRORS, **error_responses(401, 409), 201: {"model": OutcomePublic}},
+)
 def put_outcome(
     outcome_id: uuid.UUID,
     body: OutcomeCreate,
@@ -33,7 +36,7 @@ def put_outcome(
     return outcomes.to_public(stored)
 
 
-@router.get("", responses=ERRORS)
+@router.get("", responses=error_responses(401))
 def list_outcomes(user: CurrentUser, session: SessionDep) -> OutcomesPublic:
     """The newest outcome of each breast."""
     return outcomes.list_outcomes(session)
