@@ -3,10 +3,11 @@
 The default recipe is ``two-stage`` (:mod:`core.training.two_stage`: gates, a lesion model on
 the located film lesions, then the cancer model over it). ``--recipe mil`` is the first
 recipe (image labels only, multiple-instance learning over a grid of patches), kept to
-reproduce the earlier runs; it preprocesses the data sets into a pack, trains the cross-validation runs and the final model
-(resumable from checkpoints), chooses pooling, calibration and threshold on the out-of-fold
-predictions, exports the model folder, evaluates it on the held-out test patients and writes
-the model card. ``--from-work`` finishes a run trained elsewhere (e.g. on a GPU machine).
+reproduce the earlier runs; it preprocesses the data sets into a pack, trains the
+cross-validation runs and the final model (resumable from checkpoints), chooses pooling,
+calibration and threshold on the out-of-fold predictions, exports the model folder,
+evaluates it on the held-out test patients and writes the model card. ``--from-work``
+finishes a run trained elsewhere (e.g. on a GPU machine).
 """
 
 from __future__ import annotations

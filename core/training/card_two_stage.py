@@ -33,6 +33,7 @@ def _gates(g: dict[str, Any] | None) -> list[str]:
                    f" images): intensity statistics AUC"
                    f" {c['intensity_statistics']['held_out_auc']:.3f}, linear probe on a 32x32"
                    f" thumbnail AUC {c['thumbnail_32x32_linear_probe']['held_out_auc']:.3f}.")
+    out.extend(f"- Note: {n}" for n in g.get("notes", []))
     return out
 
 
@@ -55,7 +56,27 @@ def _stage1(tr: dict[str, Any]) -> list[str]:
         f" **{s1.get('heldout_patch_auc', float('nan')):.3f}**.",
         f"- Monitoring curve (held-out patch AUC by epoch, eval mode; no choice was made on"
         f" it): {curve or 'n/a'}.",
+        *_stage1_report(tr.get("stage1_report")),
     ]
+
+
+def _stage1_report(r: dict[str, Any] | None) -> list[str]:
+    if not r:
+        return []
+    ci = r["patch_auc_ci"]
+    out = [f"- Patch AUC with its interval (bootstrap over patches): {r['patch_auc']:.3f}"
+           f" ({ci[0]:.3f}-{ci[1]:.3f})."]
+    for name, label in (("ddsm", "DDSM box"), ("mias", "mini-MIAS finding")):
+        d = r.get(f"{name}_heldout_peak_inside")
+        if d:
+            out.append(f"- Stage 1's own heatmap (its head over the whole canvas), peak inside the"
+                       f" {label} on held-out images: {_loc(d)}.")
+    t = r.get("rsna_transfer_zero_shot")
+    if t:
+        out.append(f"- What transfers to digital images: stage 1's score alone on all"
+                   f" {t['images']} RSNA images (never seen in stage 1), cancer against"
+                   f" cancer-free: AUC {t['auc']:.3f} ({t['auc_ci'][0]:.3f}-{t['auc_ci'][1]:.3f}).")
+    return out
 
 
 def _decision(v: dict[str, Any] | None) -> list[str]:

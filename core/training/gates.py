@@ -85,7 +85,10 @@ def gate_memorise(index: dict[str, Any], canvases: np.ndarray, *, seed: int,
         i = np.arange(step * batch, step * batch + batch) % len(x)
         model.train_on_batch(x[i], y[i])
         if (step + 1) % 20 == 0:
-            logits = np.asarray(model(x, training=True))[:, 0]
+            # Train mode over the very batches it learnt from (BatchNorm normalises each
+            # batch by its own statistics, so another grouping is another function).
+            logits = np.concatenate([np.asarray(model(x[b:b + batch], training=True))[:, 0]
+                                     for b in range(0, len(x), batch)])
             loss = float(np.mean(np.maximum(logits, 0) - logits * y
                                  + np.log1p(np.exp(-np.abs(logits)))))
             losses.append({"step": step + 1, "train_mode_loss": round(loss, 4)})

@@ -192,6 +192,7 @@ def train(pack: Path, work: Path, *, time_budget: float, epochs: int, batch_size
     ckpt = work / "stage1.weights.h5"
     if ckpt.is_file() and log_path.is_file():
         log = json.loads(log_path.read_text())
+        log["planned_epochs"] = epochs
         patch_model.load_weights(ckpt)
         # Re-create the optimizer's step so the schedule resumes where it stopped.
         trainer.optimizer.iterations.assign(int(log.get("iterations", 0)))

@@ -111,6 +111,9 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[st
         "backend": "tensorflow", "hardware": hardware, "patients": dev_patients,
         "code_commit": _commit(), "python": platform.python_version(),
         "seconds": round(sum(e["seconds"] for e in stage1["epochs"]) + results["seconds"])}
+    from core.training.stage2 import stage1_report
+
+    training["stage1_report"] = stage1_report(pack, work, work / "features.npy")
     manifest = manifest_base(model_id=out.name, chosen=chosen, index=index, cv=cv,
                              training=training)
     manifest["metrics"]["shortcut_baselines_held_out"] = shortcut_baselines(index, pack)

@@ -14,7 +14,7 @@ from tests.conftest import FIXTURES
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("ship", ["final", "ensemble"])
+@pytest.mark.parametrize("ship", ["ensemble"])
 def test_train_writes_a_loadable_hash_checked_model(tmp_path, isolated_env, capsys, ship):
     out = tmp_path / "models" / "smoke-model"
     work = tmp_path / "work"

@@ -49,7 +49,8 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     cached = head.predict(feats[i:i + 1].astype(np.float32), verbose=0)["cells"][0]
     from PIL import Image
 
-    canvas = np.asarray(Image.open(work / "pack" / pack["samples"][i]["file"]), np.float32)
+    canvas = np.asarray(Image.open(work / "pack" / pack["samples"][i]["file"]).convert("L"),
+                        np.float32)
     clf = Classifier.load(out, engine="onnx")
     _, fmap = clf.engine.run(canvas[None, :, :, None] / 255.0)
     shipped = fmap[0] @ clf._w + clf._b
