@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -71,6 +72,8 @@ class ModelLibrary:
         self.root = Path(root)
         self.trusted_keys = frozenset(trusted_keys)
         self.known_preprocessing = frozenset(known_preprocessing)
+        # A sync pass (io pool) and a switch (inference pool) may change the state at once.
+        self._lock = threading.RLock()
 
     # State -----------------------------------------------------------------------------
 
@@ -213,39 +216,43 @@ class ModelLibrary:
         return target
 
     def mark_ready(self, sha256: str) -> None:
-        state = self.state()
-        if state.active != sha256:
-            self._save(replace(state, ready=sha256))
+        with self._lock:
+            state = self.state()
+            if state.active != sha256:
+                self._save(replace(state, ready=sha256))
 
     def activate(self, sha256: str) -> None:
         """Switch to ``sha256``: the version active until now becomes the previous one (kept
         for rollback); any other version is deleted."""
-        state = self.state()
-        previous = state.active if state.active not in (None, sha256) else state.previous
-        refused = {k: v for k, v in state.refused.items() if k != sha256}
-        new = replace(state, active=sha256, previous=previous,
-                      ready=None if state.ready == sha256 else state.ready, refused=refused)
-        self._save(new)
-        self._prune(keep={new.active, new.previous, new.ready})
+        with self._lock:
+            state = self.state()
+            previous = state.active if state.active not in (None, sha256) else state.previous
+            refused = {k: v for k, v in state.refused.items() if k != sha256}
+            new = replace(state, active=sha256, previous=previous,
+                          ready=None if state.ready == sha256 else state.ready, refused=refused)
+            self._save(new)
+            self._prune(keep={new.active, new.previous, new.ready})
 
     def refuse(self, sha256: str, error: ModelRefusedError, *, now: datetime | None) -> None:
         """Remember that ``sha256`` was refused (and stop offering it)."""
-        state = self.state()
-        refusal = Refusal(kind=str(error.kind), message=error.message,
-                          at=now.isoformat() if now else "")
-        changes: dict[str, Any] = {"refused": {**state.refused, sha256: refusal}}
-        if state.ready == sha256:
-            changes["ready"] = None
-        if state.active == sha256:  # a version changed on disk after it was installed
-            changes["active"], changes["previous"] = state.previous, None
-        self._save(replace(state, **changes))
+        with self._lock:
+            state = self.state()
+            refusal = Refusal(kind=str(error.kind), message=error.message,
+                              at=now.isoformat() if now else "")
+            changes: dict[str, Any] = {"refused": {**state.refused, sha256: refusal}}
+            if state.ready == sha256:
+                changes["ready"] = None
+            if state.active == sha256:  # a version changed on disk after it was installed
+                changes["active"], changes["previous"] = state.previous, None
+            self._save(replace(state, **changes))
 
     def reported(self, sha256: str, outcome: str) -> bool:
         return f"{sha256}:{outcome}" in self.state().reported
 
     def mark_reported(self, sha256: str, outcome: str) -> None:
-        state = self.state()
-        self._save(replace(state, reported=(*state.reported[-50:], f"{sha256}:{outcome}")))
+        with self._lock:
+            state = self.state()
+            self._save(replace(state, reported=(*state.reported[-50:], f"{sha256}:{outcome}")))
 
     def _prune(self, *, keep: set[str | None]) -> None:
         versions = self.root / "versions"
