@@ -31,7 +31,11 @@ class AppContext:
     predictor: Predictor | None
 
 
-def get_context(request: Request) -> AppContext:
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, a hop that costs more than the work. Those that touch the database stay ``def``.
+
+
+async def get_context(request: Request) -> AppContext:
     return request.app.state.context
 
 
@@ -46,14 +50,14 @@ def get_session(context: Context) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_now(context: Context) -> datetime:
+async def get_now(context: Context) -> datetime:
     return context.clock()
 
 
 Now = Annotated[datetime, Depends(get_now)]
 
 
-def get_client_addr(request: Request) -> str:
+async def get_client_addr(request: Request) -> str:
     # Behind nginx this is the workstation's address: uvicorn trusts X-Forwarded-For only from
     # the proxies in MAMMO_SERVER_FORWARDED_ALLOW_IPS.
     return request.client.host if request.client else "unknown"
@@ -78,20 +82,24 @@ def get_login(
     if credentials is None:
         raise AuthenticationFailed("Log in first.")
     user, claims = context.auth.authenticate(session, credentials.credentials)
+    # End the read-only transaction, so the connection goes back to the pool before the
+    # route waits for a worker thread. Held across that wait, a burst of requests deadlocks:
+    # every thread waiting for a connection, every connection waiting for a thread.
+    session.commit()
     return Login(user=user, claims=claims)
 
 
 CurrentLogin = Annotated[Login, Depends(get_login)]
 
 
-def get_user(login: CurrentLogin) -> User:
+async def get_user(login: CurrentLogin) -> User:
     return login.user
 
 
 CurrentUser = Annotated[User, Depends(get_user)]
 
 
-def get_admin(user: CurrentUser) -> User:
+async def get_admin(user: CurrentUser) -> User:
     if user.role != "admin":
         raise PermissionDenied("Only an administrator may do this.")
     return user

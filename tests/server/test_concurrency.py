@@ -60,3 +60,24 @@ def test_the_same_batch_from_many_clients_at_once_is_stored_once(shared_db):
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Reading)) == 100
         assert session.scalar(select(func.count()).select_from(Image)) == 51
+
+
+def test_a_burst_beyond_the_thread_pool_and_the_connection_pool_never_deadlocks(shared_db):
+    # 80 requests at once against 40 worker threads and 2 connections: a connection held by a
+    # request that waits for a thread, while every thread waits for a connection, stalls until
+    # the pool gives up (503 after 10 s). It happened to 100 workstations in bench_server.py.
+    url, _ = shared_db
+    app = create_app(factories.make_settings(url, db_pool_size=1))
+    readings = [factories.reading_payload() for _ in range(160)]
+
+    with TestClient(app) as client:
+        headers = factories.bearer(factories.login(client, "rad-busy"))
+
+        def put(reading: dict) -> int:
+            url = f"/readings/{reading['id']}"
+            return client.put(url, json=reading, headers=headers).status_code
+
+        with ThreadPoolExecutor(max_workers=80) as pool:
+            statuses = list(pool.map(put, readings))
+
+    assert statuses == [201] * len(readings)
