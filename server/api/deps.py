@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.db.database import Database
 from server.db.models import User
@@ -42,9 +43,17 @@ async def get_context(request: Request) -> AppContext:
 Context = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(context: Context) -> Iterator[Session]:
-    with context.database.session() as session:
+async def get_session(context: Context) -> AsyncIterator[Session]:
+    # Opening a session touches nothing. Closing one whose transaction is still open (the
+    # route failed) rolls back over the network: that goes to a worker thread, never the loop.
+    session = context.database.new_session()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -43,6 +43,10 @@ class Database:
         )
         return cls(engine, owns_engine=True)
 
+    def new_session(self) -> Session:
+        """A session the caller closes (which rolls back what it did not commit)."""
+        return self._sessions()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that is rolled back if not committed, and always closed."""

@@ -56,10 +56,10 @@ def to_public(reading: Reading) -> ReadingPublic:
 
 def put_reading(
     session: Session, user: User, data: ReadingCreate, *, now: datetime
-) -> tuple[WriteStatus, Reading]:
+) -> tuple[WriteStatus, ReadingPublic]:
     """Store one reading; sending the same reading again changes nothing.
 
-    Returns the outcome and the stored row. The caller commits.
+    Returns the outcome and the reading as stored. The caller commits.
 
     Raises
     ------
@@ -86,12 +86,15 @@ def put_reading(
             .on_conflict_do_nothing(index_elements=[Reading.id])
             .returning(Reading.id)
         ).scalar()
+        if inserted is not None:
+            # Stored as sent: no need to read it back (most writes take this path).
+            public = ReadingPublic(**data.model_dump(), reader=user.username, received_at=now)
+            return "created", public
         existing = session.get(Reading, data.id, with_for_update={"of": Reading})
-        if inserted is not None and existing is not None:
-            return "created", existing
         if existing is None:  # pragma: no cover - a concurrent insert cannot vanish
             raise Conflict("The reading could not be stored; send it again.")
-    return compare_and_update(existing, user, data, now=now)
+    status, stored = compare_and_update(existing, user, data, now=now)
+    return status, to_public(stored)
 
 
 def compare_and_update(
@@ -149,7 +152,7 @@ def write_one(
     session: Session, user: User, data: ReadingCreate, *, now: datetime, client_addr: str
 ) -> tuple[WriteStatus, ReadingPublic]:
     """:func:`put_reading`, audited and committed."""
-    status, reading = put_reading(session, user, data, now=now)
+    status, public = put_reading(session, user, data, now=now)
     audit.record(
         session,
         action="reading_write",
@@ -160,7 +163,7 @@ def write_one(
         detail={"status": status},
     )
     session.commit()
-    return status, to_public(reading)
+    return status, public
 
 
 def get_reading(
