@@ -259,7 +259,10 @@ def _start_nginx(stack: Stack, cert: Path, key: Path, exits: ExitStack) -> None:
         f"error_log {prefix}/logs/error.log warn;\n"
         "events { worker_connections 1024; }\n"
         "http {\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n"
-        f"  access_log {prefix}/logs/access.log;\n"
+        # Per request: nginx's own time and the app's, for the bench's latency breakdown.
+        "  log_format timing '$request_method $uri $status $request_time"
+        " $upstream_response_time';\n"
+        f"  access_log {prefix}/logs/access.log timing;\n"
         + "".join(
             f"  {kind}_temp_path {temp}/{kind};\n"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
