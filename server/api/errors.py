@@ -147,13 +147,16 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> list[str]:
     # Starlette names only the first route that matched the path; FastAPI makes one route per
-    # method, so GET and POST /users would answer "Allow: GET" alone.
-    methods: set[str] = set()
+    # method, so GET and POST /users would answer "Allow: GET" alone. The path's own routes
+    # count, the most literal first: /users/me is GET, even though PATCH /users/{username}
+    # would take "me" for a name.
+    by_parameters: dict[int, set[str]] = {}
     for route in iter_route_contexts(request.app.router.routes):
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(request.url.path):
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+            parameters = len(getattr(route, "param_convertors", None) or {})
+            by_parameters.setdefault(parameters, set()).update(getattr(route, "methods", ()))
+    return sorted(by_parameters[min(by_parameters)]) if by_parameters else []
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:

@@ -48,6 +48,23 @@ def test_wrong_method_is_a_405_in_the_error_shape(client):
     assert "GET" in response.headers["allow"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/users", "GET, POST"),  # two routes, one path: both named
+        ("OPTIONS", "/users/me", "GET"),  # the literal path, not PATCH /users/{username}
+        ("DELETE", "/users/alice", "PATCH"),
+        ("PUT", "/readings/batch", "POST"),  # never taken for a reading id
+        ("DELETE", f"/readings/{uuid.uuid4()}", "GET, PUT"),
+    ],
+)
+def test_a_405_names_every_method_of_the_path(client, method, path, allow):
+    response = client.request(method, path)
+
+    assert_error_shape(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+
+
 def test_validation_errors_are_422_in_the_error_shape_without_echoing_input(client):
     response = client.post("/auth/login", json={"username": "x", "password": 12345})
     error = assert_error_shape(response, 422, "validation_error")
