@@ -79,11 +79,10 @@ def handle(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.recipe == "two-stage":
         return _two_stage(args)
-    from core.evaluation import evaluate_samples, reliability_plot
+    from core.evaluation import reliability_plot
     from core.inference.classifier import Classifier
     from core.training.card import write_card
-    from core.training.data import load_folder
-    from core.training.finalize import finalize, incremental_value
+    from core.training.finalize import evaluate_held_out, finalize, incremental_value
     from core.training.pack import build_pack
 
     out: Path = args.out
@@ -106,22 +105,7 @@ def handle(args: argparse.Namespace) -> int:
     classifier = Classifier.load(out, engine="onnx")
     pack = json.loads(index.read_text())
     test_keys = {r["key"] for r in pack["samples"] if r["fold"] < 0}
-    plots: dict[str, str] = {}
-    tests: dict[str, object] = {}
-    held_out_scores: dict[str, float] = {}
-    for folder in data:
-        samples = [s for s in load_folder(folder) if s.key in test_keys]
-        if not samples:
-            continue
-        name = samples[0].dataset
-        print(f"evaluating the final model on {len(samples)} held-out {name} images", flush=True)
-        report, scored = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
-                                          max_pixels=400_000_000)
-        tests[name] = report
-        held_out_scores.update({s.sample.key: s.score for s in scored if s.score is not None})
-        plot = reliability_plot(report, out / f"reliability_test_{name}.png",
-                                title=f"held-out {name}")
-        plots[f"reliability, held-out {name}"] = plot.name
+    tests, held_out_scores, plots = evaluate_held_out(classifier, data, test_keys, out)
     cv_all = manifest["metrics"]["cross_validation"]["all"]
     plots["reliability, cross-validation"] = reliability_plot(
         cv_all, out / "reliability_cv.png", title="out-of-fold, all").name

@@ -288,3 +288,40 @@ def finalize(work: Path, pack_index: Path, out: Path, *, model_id: str, hardware
         patch_model = build_patch_model()
         patch_model.load_weights(str(work / "patch_model.weights.h5"))
     return export_model_folder(patch_model, out, manifest), chosen
+
+
+def evaluate_held_out(classifier: Any, data: list[Path], test_keys: set[str], out: Path
+                      ) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
+    """Score the held-out images of each data folder with the exported model, by the code of
+    ``mammo evaluate``: (reports by data set, score by sample key, reliability plots).
+
+    A set whose held-out images are all of one class (DDSM: every image holds a lesion) gets
+    its localisation only: an AUC needs both classes."""
+    from core.evaluation import evaluate_samples, localisation, reliability_plot, score_samples
+    from core.training.data import load_folder
+
+    tests: dict[str, Any] = {}
+    scores: dict[str, float] = {}
+    plots: dict[str, str] = {}
+    for folder in data:
+        samples = [s for s in load_folder(folder) if s.key in test_keys]
+        if not samples:
+            continue
+        name = samples[0].dataset
+        print(f"evaluating on {len(samples)} held-out {name} images", flush=True)
+        if len({s.label for s in samples}) < 2:
+            scored = score_samples(classifier, samples, max_file_bytes=1 << 30,
+                                   max_pixels=400_000_000)
+            ok = [s for s in scored if s.score is not None]
+            tests[name] = {"images": len(ok), "patients": len({s.sample.patient_id for s in ok}),
+                           "mean_score": round(float(np.mean([s.score for s in ok])), 4)
+                           if ok else None,
+                           "localisation": localisation(ok)}
+            continue
+        report, scored = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
+                                          max_pixels=400_000_000)
+        tests[name] = report
+        scores.update({s.sample.key: s.score for s in scored if s.score is not None})
+        plots[f"reliability, held-out {name}"] = reliability_plot(
+            report, out / f"reliability_test_{name}.png", title=f"held-out {name}").name
+    return tests, scores, plots

@@ -9,8 +9,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 DEFAULT_DATA = ("rsna-screening-640", "mini-mias", "ddsm-lesions-640")
 
 
@@ -77,12 +75,16 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[st
     """Export, evaluate once on the held-out patients, write manifest and card."""
     import keras
 
-    from core.evaluation import evaluate_samples, localisation, reliability_plot, score_samples
+    from core.evaluation import reliability_plot
     from core.inference.classifier import Classifier
     from core.training.card_two_stage import write_card
-    from core.training.data import load_folder
     from core.training.export import export_model_folder
-    from core.training.finalize import cv_report, incremental_value, shortcut_baselines
+    from core.training.finalize import (
+        cv_report,
+        evaluate_held_out,
+        incremental_value,
+        shortcut_baselines,
+    )
     from core.training.two_stage import (
         build_shipped_model,
         choose,
@@ -125,31 +127,7 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[st
     manifest = json.loads(manifest_path.read_text())
     classifier = Classifier.load(out, engine="onnx")
     test_keys = {r["key"] for r in index["samples"] if r["fold"] < 0}
-    plots: dict[str, str] = {}
-    tests: dict[str, Any] = {}
-    held_out_scores: dict[str, float] = {}
-    for folder in data:
-        samples = [s for s in load_folder(folder) if s.key in test_keys]
-        if not samples:
-            continue
-        name = samples[0].dataset
-        print(f"evaluating on {len(samples)} held-out {name} images", flush=True)
-        if name == "ddsm" or len({s.label for s in samples}) < 2:
-            # DDSM: every image holds a lesion, so there is no AUC, only localisation (and so
-            # for any set whose held-out images are of one class).
-            scored = score_samples(classifier, samples, max_file_bytes=1 << 30,
-                                   max_pixels=400_000_000)
-            ok = [s for s in scored if s.score is not None]
-            tests[name] = {"images": len(ok), "patients": len({s.sample.patient_id for s in ok}),
-                           "mean_score": round(float(np.mean([s.score for s in ok])), 4),
-                           "localisation": localisation(ok)}
-            continue
-        report, scored = evaluate_samples(classifier, samples, max_file_bytes=1 << 30,
-                                          max_pixels=400_000_000)
-        tests[name] = report
-        held_out_scores.update({s.sample.key: s.score for s in scored if s.score is not None})
-        plots[f"reliability, held-out {name}"] = reliability_plot(
-            report, out / f"reliability_test_{name}.png", title=f"held-out {name}").name
+    tests, held_out_scores, plots = evaluate_held_out(classifier, data, test_keys, out)
     plots["reliability, cross-validation"] = reliability_plot(
         cv["all"], out / "reliability_cv.png", title="out-of-fold, RSNA + mini-MIAS").name
     manifest["metrics"]["held_out_test"] = tests
