@@ -4,11 +4,8 @@ same; the report is exported from the exam shown."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from app.worklist_model import WorklistModel
 from tests.app.factories import FakeClassifier
@@ -64,8 +61,6 @@ def test_the_breasts_are_assessed_in_the_window_without_a_model(
     assert window.assessments.export_action.isEnabled()
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None,
-                    reason="pdftotext (Debian poppler-utils) not installed")
 def test_the_report_of_the_exam_shown_is_exported(qtbot, make_window, tmp_path: Path) -> None:
     write_exam(tmp_path / "exam")
     window = make_window(FakeClassifier())

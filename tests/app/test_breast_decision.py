@@ -3,7 +3,6 @@ model, the consistency question, unchanged saves, and marks placed in the file's
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -237,8 +236,6 @@ def test_a_mark_on_a_mirrored_right_breast_is_stored_in_the_files_pixels(
     assert r.panel.forms["R"].marks == () and r.viewer.marks == []
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None,
-                    reason="pdftotext (Debian poppler-utils) not installed")
 def test_export_report_writes_the_exam_as_signed(qtbot, reading, tmp_path: Path) -> None:
     r = reading(blinded=True, model_id="fake-densenet-1", result=None)
     r.controller.show_exam(r.exam, result=scored(r.exam, right=0.12, left=0.83),

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-import pytest
-
 from core.statistics import summarize_readings
 from tests.core.store.factories import add_reading
-
-pytest.importorskip("matplotlib")
 
 
 def test_axes_that_count_readings_have_whole_number_ticks(store) -> None:

@@ -18,9 +18,12 @@ from core.report import RESEARCH_STATEMENT, ExamReport, ReportLimits, ReportMode
 from core.store import FindingMark, ModelOpinion, NewAssessment, Store, UserRecord
 from tests.exam_factories import write_exam
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
-    reason="pdftoppm/pdftotext (Debian poppler-utils) not installed; scripts/test installs it")
+
+@pytest.fixture(autouse=True)
+def _poppler() -> None:
+    # A missing tool is a failure with the fix, never a skip.
+    missing = [t for t in ("pdftoppm", "pdftotext") if shutil.which(t) is None]
+    assert not missing, f"{missing} missing: apt-get install poppler-utils (scripts/test does)"
 
 LIMITS = ReportLimits(max_file_bytes=10**8, max_pixels=10**8)
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
