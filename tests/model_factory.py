@@ -35,6 +35,24 @@ def build_tiny_patch_model(size: int | None = None):
     return keras.Model(inp, [score, features])
 
 
+def make_tiny_windows_model_dir(folder: Path, *, model_id: str = "tiny-windows-model",
+                                threshold: float = 0.5, aggregation: str = "max") -> Path:
+    """The windows layout (model v2b): 128x128 windows at stride 64, a (4, 4, H) cell map."""
+    from core.inference.preprocess import CANVAS, PREPROCESSING_VERSION
+    from core.inference.windows import STRIDE, WINDOW
+    from core.training.export import export_model_folder
+
+    export_model_folder(build_tiny_patch_model(WINDOW), folder, {
+        "id": model_id, "input_size": WINDOW, "canvas": CANVAS,
+        "layout": {"kind": "windows", "window": WINDOW, "stride": STRIDE, "tissue_level": 0.08},
+        "preprocessing_version": PREPROCESSING_VERSION, "threshold": threshold,
+        "calibration": {"method": "platt", "a": 1.0, "b": 0.0},
+        "aggregation": {"method": aggregation},
+        "training": {"patients": ["rsna-105"]},
+    })
+    return folder
+
+
 def make_tiny_model_dir(folder: Path, *, model_id: str = "tiny-test-model",
                         threshold: float = 0.5) -> Path:
     from core.inference.preprocess import CANVAS, PREPROCESSING_VERSION

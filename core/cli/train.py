@@ -58,7 +58,8 @@ def _two_stage(args: argparse.Namespace) -> int:
 
     work = args.work or args.out.with_name(args.out.name + ".work")
     argv = ["all", "--work", str(work), "--out", str(args.out), "--seed", str(args.seed),
-            "--stage1-epochs", str(args.epochs), "--gate-scale", str(args.gate_scale)]
+            "--stage1-epochs", str(args.epochs), "--gate-scale", str(args.gate_scale),
+            "--hard-epochs", str(min(args.epochs, 5))]
     for d in args.data or []:
         argv += ["--data", str(d)]
     if args.time_budget:

@@ -1,9 +1,11 @@
 """From decoded images to calibrated scores and heatmaps, with any engine.
 
-One mammogram -> shared preprocessing -> grid of 128x128 patches -> engine (patches of several
-images batched together) -> class activation map per patch from the feature map and the head's
-weights -> patch logits pooled as the manifest says -> Platt calibration -> label at the
-manifest's threshold; the heatmap's peak is mapped back to the original image's pixels.
+One mammogram -> shared preprocessing -> the network's inputs, as the manifest's layout says
+(overlapping 128x128 breast windows, :mod:`core.inference.windows`; or a grid of patches, or
+the whole canvas) -> engine (inputs of several images batched together) -> class activation
+map per input from the feature map and the head's weights -> logits pooled as the manifest
+says -> Platt calibration -> label at the manifest's threshold; the heatmap's peak is mapped
+back to the original image's pixels.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.inference.aggregate import MAP_METHODS, aggregate, aggregate_map
 from core.inference.engine import DeviceName, Engine, EngineName, create_engine
 from core.inference.manifest import ModelManifest, load_manifest
 from core.inference.preprocess import PREPROCESSING_VERSION, Geometry, preprocess, to_patches
+from core.inference.windows import assemble_map, cut_windows, tissue_windows, window_logits
 from core.metrics import sigmoid
 
 
@@ -92,6 +95,7 @@ class Classifier:
                 f"The model expects preprocessing {manifest.preprocessing_version}, this version "
                 f"of the app has {PREPROCESSING_VERSION}; install a matching model."
             )
+        manifest.layout  # noqa: B018 - an unknown layout is refused at load, with the reason
         head = np.load(manifest.file("head"))
         self._w = head["kernel"].reshape(-1).astype(np.float32)
         self._b = float(np.asarray(head["bias"]).reshape(-1)[0])
@@ -128,6 +132,8 @@ class Classifier:
                 raise InferenceError(f"The image cannot be read by the model: {exc}.") from exc
         if not pres:
             return []
+        if self.manifest.layout == "windows":
+            return self._predict_windows(pres, cancel)
         patches = np.concatenate([to_patches(p.canvas, patch=self.manifest.input_size)
                                   for p in pres])
         feats = []
@@ -140,9 +146,31 @@ class Classifier:
         return [self._finish(pre, cams[i * per_image:(i + 1) * per_image])
                 for i, pre in enumerate(pres)]
 
+    def _predict_windows(self, pres: list, cancel: threading.Event | None
+                         ) -> list[Prediction]:
+        """Overlapping windows centred on breast, batched across images; each image's window
+        cell maps are laid back onto its canvas (:func:`core.inference.windows.assemble_map`)."""
+        size, stride = self.manifest.input_size, self.manifest.stride
+        masks = [tissue_windows(p.canvas, window=size, stride=stride) for p in pres]
+        windows = np.concatenate([cut_windows(p.canvas, window=size, stride=stride)[m]
+                                  for p, m in zip(pres, masks, strict=True)])[..., None]
+        feats = []
+        for start in range(0, len(windows), self.batch_size):
+            if cancel is not None and cancel.is_set():
+                return []
+            feats.append(self.engine.run(windows[start:start + self.batch_size])[1])
+        cams = np.concatenate(feats).astype(np.float32) @ self._w + self._b  # (N, h, w)
+        out, start = [], 0
+        for pre, mask in zip(pres, masks, strict=True):
+            cells = cams[start:start + int(mask.sum())]
+            start += len(cells)
+            full = assemble_map(cells, mask, self.manifest.canvas, window=size, stride=stride)
+            logits = window_logits(cells)
+            image_logit = float(aggregate(logits[None, :], self.manifest.aggregation)[0])
+            out.append(self._result(pre, full, logits, image_logit))
+        return out
+
     def _finish(self, pre: object, cam: np.ndarray) -> Prediction:
-        assert hasattr(pre, "geometry")
-        geometry: Geometry = pre.geometry  # type: ignore[attr-defined]
         n = int(round(np.sqrt(cam.shape[0])))
         h, w = cam.shape[1:]
         full = cam.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
@@ -152,6 +180,12 @@ class Classifier:
             image_logit = aggregate_map(full, method)
         else:
             image_logit = float(aggregate(patch_logits[None, :], method)[0])
+        return self._result(pre, full, patch_logits, image_logit)
+
+    def _result(self, pre: object, full: np.ndarray, patch_logits: np.ndarray,
+                image_logit: float) -> Prediction:
+        assert hasattr(pre, "geometry")
+        geometry: Geometry = pre.geometry  # type: ignore[attr-defined]
         score = float(sigmoid(self._a * image_logit + self._c))
         px, py = heatmap_peak(full, canvas=self.manifest.canvas)
         peak = geometry.to_original(px, py)

@@ -54,6 +54,21 @@ class ModelManifest:
         return int(self.data["canvas"])
 
     @property
+    def layout(self) -> str:
+        """How the canvas is cut for the network: "grid" (tiles of ``input_size``, or the whole
+        canvas when ``input_size == canvas``) or "windows" (overlapping ``input_size`` windows,
+        :mod:`core.inference.windows`). Older manifests have no key: "grid"."""
+        layout = str(self.data.get("layout", {}).get("kind", "grid"))
+        if layout not in ("grid", "windows"):
+            raise ModelLoadError(f"The model uses a canvas layout ({layout!r}) this version of the "
+                                 "app does not know; install a matching model or update the app.")
+        return layout
+
+    @property
+    def stride(self) -> int:
+        return int(self.data.get("layout", {}).get("stride", self.input_size))
+
+    @property
     def preprocessing_version(self) -> str:
         return str(self.data["preprocessing_version"])
 

@@ -56,20 +56,40 @@ def _stage1(tr: dict[str, Any]) -> list[str]:
         f" **{s1.get('heldout_patch_auc', float('nan')):.3f}**.",
         f"- Monitoring curve (held-out patch AUC by epoch, eval mode; no choice was made on"
         f" it): {curve or 'n/a'}.",
+        *_stage1b(s1),
         *_stage1_report(tr.get("stage1_report")),
+    ]
+
+
+def _stage1b(s1: dict[str, Any]) -> list[str]:
+    hn = s1.get("hard_negative_finetune")
+    if not hn:
+        return []
+    eps = s1.get("hard_epochs", [])
+    secs = sum(e["seconds"] for e in eps)
+    curve = ", ".join(f"{e['epoch']}: {e['heldout_patch_auc_eval_mode']:.3f}" for e in eps)
+    base = s1.get("base_heldout_patch_auc")
+    return [
+        f"- Stage 1b, hard negatives: {hn['mined']} windows mined ({hn['from']}; the"
+        f" {hn['per_image']} highest per film), added to each epoch next to the lesion and"
+        f" random-tissue patches (jitter +-{hn['jitter_px']:.0f} px, augmented); {len(eps)}"
+        f" epochs at learning rate {hn['learning_rate']}, {secs:.0f} s. Held-out patch AUC"
+        f" before: {base:.3f}" if base is not None else "- Stage 1b: before: n/a",
+        f"  after, by epoch (eval mode): {curve or 'n/a'}; the patch AUC above is stage 1b's.",
     ]
 
 
 def _stage1_report(r: dict[str, Any] | None) -> list[str]:
     if not r:
         return []
+    over = "the breast windows" if "windows" in r.get("layout", "") else "the whole canvas"
     ci = r["patch_auc_ci"]
     out = [f"- Patch AUC with its interval (bootstrap over patches): {r['patch_auc']:.3f}"
            f" ({ci[0]:.3f}-{ci[1]:.3f})."]
     for name, label in (("ddsm", "DDSM box"), ("mias", "mini-MIAS finding")):
         d = r.get(f"{name}_heldout_peak_inside")
         if d:
-            out.append(f"- Stage 1's own heatmap (its head over the whole canvas), peak inside the"
+            out.append(f"- Stage 1's own heatmap (its head over {over}), peak inside the"
                        f" {label} on held-out images: {_loc(d)}.")
     t = r.get("rsna_transfer_zero_shot")
     if t:
@@ -96,6 +116,34 @@ def _decision(v: dict[str, Any] | None) -> list[str]:
             ""]
 
 
+def _reading(m: dict[str, Any]) -> str:
+    lay = m.get("layout") or {}
+    if lay.get("kind") == "windows":
+        return (f"cut into overlapping {lay['window']}x{lay['window']} windows at a stride of"
+                f" {lay['stride']} pixels; only windows centred on breast are run. A window's"
+                " logit is the mean of its 4x4 cell logits (exactly the class activation map of"
+                " the head); the heatmap averages the cells of overlapping windows")
+    return ("read whole; the heatmap is the cell logit map (exactly the class activation map"
+            " of the head)")
+
+
+def _stage2_input(s2: dict[str, Any]) -> str:
+    if s2.get("layout") == "windows":
+        return (f"Stage 1's network run on every breast window ({s2['window']}x{s2['window']},"
+                f" stride {s2['stride']}) of every canvas, its 4x4x1024 feature maps cached once"
+                f" with ONNX Runtime and projected on their first {s2.get('pca_dims')} principal"
+                " components (fitted on development images without labels; the projection is"
+                " folded into the shipped graph)")
+    return ("Stage 1's network run over whole canvases (feature maps cached once with ONNX"
+            " Runtime)")
+
+
+def _lesion_loss(s2: dict[str, Any]) -> str:
+    return ("window-level (a window whose central 64x64 holds a finding's centre against"
+            " windows clear of every finding)" if s2.get("layout") == "windows"
+            else "cell-level")
+
+
 def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -> Path:
     m = manifest
     tr = m["training"]
@@ -110,9 +158,8 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         "## What it is",
         f"{m['architecture']}. An image is preprocessed (`{m['preprocessing_version']}`:"
         " polarity fixed, breast turned to the left, cropped with its skin line and nipple,"
-        f" contrast stretched, stretched to a {m['canvas']}x{m['canvas']} canvas) and read"
-        " whole; the heatmap is the cell logit map (exactly the class activation map of the"
-        f" head). Image logit: `{m['aggregation']['method']}` (chosen on out-of-fold AUC),"
+        f" contrast stretched, stretched to a {m['canvas']}x{m['canvas']} canvas) and"
+        f" {_reading(m)}. Image logit: `{m['aggregation']['method']}` (chosen on out-of-fold AUC),"
         " Platt-calibrated on out-of-fold predictions.",
         f"The score is the calibrated probability of cancer **at the prevalence of the"
         f" development data** (about a third of the images are positive), far above screening"
@@ -133,12 +180,11 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         "## Gates (before the long run)", *_gates(m["metrics"].get("gates")), "",
         "## Stage 1: what a lesion looks like", *_stage1(tr), "",
         "## Stage 2: cancer",
-        f"Stage 1's network run over whole canvases (feature maps cached once with ONNX"
-        f" Runtime); a head trained on them: {s2['epochs']} epochs, image loss on RSNA and"
-        f" mini-MIAS labels (classes balanced) plus a cell-level lesion loss on located films"
-        f" (weight {s2['lesion_weight']}). The backbone is frozen in stage 2 (fine-tuning it"
-        " over 512-pixel canvases does not fit a CPU session). The mini-MIAS and DDSM"
-        " development images were seen by stage 1, so their out-of-fold figures are"
+        f"{_stage2_input(s2)}; a head trained on them: {s2['epochs']} epochs, image loss on"
+        f" RSNA and mini-MIAS labels (classes balanced) plus a {_lesion_loss(s2)} lesion loss"
+        f" on located films (weight {s2['lesion_weight']}). The backbone is frozen in stage 2"
+        " (fine-tuning it over 512-pixel canvases does not fit a CPU session). The mini-MIAS"
+        " and DDSM development images were seen by stage 1, so their out-of-fold figures are"
         " optimistic; RSNA was never seen by stage 1.", "",
         "### Cross-validated figures (out-of-fold, development patients)", *_table(cv), "",
         "The calibration was fitted on these same out-of-fold predictions, so their ECE is"

@@ -2,13 +2,17 @@
 
 ``python -m core.training.two_stage all --data D... --work W --out models/<id>`` runs every
 step (each resumable: a step whose output exists is skipped); the steps can also be run one
-by one (``pack``, ``gates``, ``stage1``, ``features``, ``stage2``, ``finish``).
+by one (``pack``, ``gates``, ``stage1``, ``features``, ``hard``, ``features`` again,
+``stage2``, ``finish``). ``hard`` (stage 1b, :mod:`core.training.stage1_hard`) fine-tunes stage
+1 on the windows it scores highest away from any lesion, then the window features are read
+again with it.
 
-The shipped model is one ONNX graph: the stage-1 DenseNet121 run over the whole 512-pixel
-canvas, then the stage-2 hidden layer (its output is the "feature map" the app reads), and a
-GlobalAveragePooling -> Dense(1) -> sigmoid head whose weights are the stage-2 cell layer, so
-``features @ w + b`` is exactly the heatmap and the manifest's map pooling gives the image
-logit.
+The shipped model is one ONNX graph: the stage-1 DenseNet121 (on a 128x128 window in the
+default windows layout, :mod:`core.inference.windows`; over the whole 512-pixel canvas in the
+``canvas`` layout of model v2), then the stage-2 hidden layer (its output is the "feature map"
+the app reads), and a GlobalAveragePooling -> Dense(1) -> sigmoid head whose weights are the
+stage-2 cell layer, so ``features @ w + b`` are exactly the cell logits of the heatmap and the
+manifest's pooling gives the image logit.
 """
 
 from __future__ import annotations
@@ -62,6 +66,40 @@ def build_shipped_model(stage1_weights: Path, head_weights: Path, *, canvas: int
     return keras.Model(backbone.input, [score, feats], name="densenet121_two_stage")
 
 
+def build_shipped_windows_model(stage1_weights: Path, head_weights: Path, pca: Path) -> Any:
+    """window (n, 128, 128, 1) in [0, 1] -> [score (n, 1), hidden cell map (n, 4, 4, H)].
+
+    The stage-1 patch network, then the stage-2 hidden layer per cell (its output is the feature
+    map the app reads) and GlobalAveragePooling -> Dense(1) -> sigmoid with the stage-2 cell
+    layer's weights, so ``features @ w + b`` are the cell logits and their mean the window's."""
+    import keras
+
+    from core.inference.windows import WINDOW, positions
+    from core.training.model import build_patch_model
+    from core.training.stage2_windows import build_head
+
+    patch = build_patch_model(patch=WINDOW, dropout=0.2)
+    patch.load_weights(str(stage1_weights))
+    projection = np.load(pca)
+    mean, comps = projection["mean"], projection["components"]
+    head = build_head(len(positions(CANVAS)) ** 2, dims=comps.shape[1])
+    head.load_weights(str(head_weights))
+    w_h, b_h = head.get_layer("hidden").get_weights()
+    kernel, bias = head.get_layer("cam_conv").get_weights()
+    base = patch.get_layer("features").output
+    hidden = keras.layers.Dense(w_h.shape[1], activation="relu", name="hidden")
+    h = hidden(base)
+    # The head learnt on (x - mean) @ comps: folded into one 1024 -> H layer.
+    hidden.set_weights([comps @ w_h, b_h - mean @ comps @ w_h])
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap_hidden")(h)
+    dense = keras.layers.Dense(1, name="logit", dtype="float32")
+    logit = dense(pooled)
+    dense.set_weights([kernel.reshape(-1, 1), bias.reshape(1)])
+    score = keras.layers.Activation("sigmoid", name="score_out", dtype="float32")(logit)
+    feats = keras.layers.Activation("linear", name="hidden_features", dtype="float32")(h)
+    return keras.Model(patch.input, [score, feats], name="densenet121_two_stage_windows")
+
+
 def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
     """Pooling, Platt calibration and threshold on the out-of-fold RSNA and mini-MIAS images
     (DDSM images carry no cancer label)."""
@@ -69,7 +107,8 @@ def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
     oof = [(rows[k], v) for k, v in results["predictions"].items()
            if v["source"] == "oof" and rows[k]["dataset"] != "ddsm"]
     y = np.array([r["label"] for r, _ in oof])
-    aucs = {m: roc_auc(y, np.array([v["map_logits"][m] for _, v in oof])) for m in MAP_METHODS}
+    methods = list(oof[0][1]["map_logits"]) if oof else list(MAP_METHODS)
+    aucs = {m: roc_auc(y, np.array([v["map_logits"][m] for _, v in oof])) for m in methods}
     method = max(aucs, key=lambda m: aucs[m])
     z = np.array([v["map_logits"][method] for _, v in oof])
     a, b = fit_platt(z, y)
@@ -127,15 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     from core.training import two_stage_steps as steps
 
     p = argparse.ArgumentParser(description="Two-stage training (lesions, then cancer).")
-    p.add_argument("step", choices=["pack", "gates", "stage1", "features", "stage2", "finish",
-                                    "all"])
+    p.add_argument("step", choices=["pack", "gates", "stage1", "features", "hard", "stage2",
+                                    "finish", "all"])
     p.add_argument("--data", type=Path, action="append", default=None)
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--stage1-budget", type=float, default=3600.0, help="seconds")
     p.add_argument("--stage1-epochs", type=int, default=24)
-    p.add_argument("--stage2-epochs", type=int, default=30)
+    p.add_argument("--stage2-epochs", type=int, default=20)
+    p.add_argument("--hard-epochs", type=int, default=5,
+                   help="stage 1b: epochs of fine-tuning on mined hard negatives (0: none)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layout", choices=["windows", "canvas"], default="windows",
+                   help="stage 2 over overlapping 128x128 windows (v2b, default) or the stage-1 "
+                        "network run over the whole canvas (v2)")
     p.add_argument("--hardware", default=None)
     p.add_argument("--gate-scale", type=float, default=1.0,
                    help="fraction of the gates' steps (smoke runs only)")
@@ -147,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     hardware = a.hardware or f"{os.cpu_count()}-core {platform.machine()} CPU"
     t0 = time.monotonic()
     order = ["pack", "gates", "stage1", "features", "stage2", "finish"]
+    if a.layout == "windows" and a.hard_epochs > 0:
+        order = ["pack", "gates", "stage1", "features", "hard", "features", "stage2", "finish"]
     for step in order if a.step == "all" else [a.step]:
         print(f"== {step} ({time.monotonic() - t0:.0f} s)", flush=True)
         steps.run_step(step, a, hardware=hardware)
@@ -154,7 +200,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def manifest_base(*, model_id: str, chosen: dict[str, Any], index: dict[str, Any],
-                  cv: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
+                  cv: dict[str, Any], training: dict[str, Any], layout: str = "canvas"
+                  ) -> dict[str, Any]:
+    base = _manifest_common(model_id=model_id, chosen=chosen, index=index, cv=cv,
+                            training=training)
+    if layout == "windows":
+        from core.inference.windows import STRIDE, WINDOW
+
+        base.update({
+            "architecture": (
+                "DenseNet121 (weights=None, from scratch) trained on 128x128 film patches, lesion"
+                " against tissue (stage 1), run on overlapping 128x128 windows (stride 64) centred"
+                " on breast tissue; per 32-pixel cell a 1x1 layer to 32 channels with ReLU and"
+                " one to a logit (stage 2, trained on the cancer labels with a lesion loss per"
+                " window); a window's logit is the mean of its 16 cells, the image logit pools"
+                " the window logits; the heatmap averages the cells of overlapping windows"),
+            "input_size": WINDOW, "patches": None,
+            "layout": {"kind": "windows", "window": WINDOW, "stride": STRIDE,
+                       "tissue_level": 0.08},
+            "scale": "breast crop (skin line kept) stretched to a square canvas, cut into "
+                     "overlapping windows"})
+    return base
+
+
+def _manifest_common(*, model_id: str, chosen: dict[str, Any], index: dict[str, Any],
+                     cv: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
     canvas = int(index["canvas"])
     return {
         "id": model_id,
@@ -189,5 +259,5 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["build_shipped_model", "choose", "ddsm_oof_localisation", "manifest_base",
-           "ship_decision", "json"]
+__all__ = ["build_shipped_model", "build_shipped_windows_model", "choose",
+           "ddsm_oof_localisation", "manifest_base", "ship_decision", "json"]

@@ -51,6 +51,22 @@ def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
         if not (log.is_file() and "heldout_patch_auc" in json.loads(log.read_text())):
             train(pack, work, time_budget=a.stage1_budget, epochs=a.stage1_epochs,
                   batch_size=32, learning_rate=1e-3, seed=a.seed)
+    elif step == "features" and a.layout == "windows":
+        from core.training.window_features import extract_window_features
+
+        feats = work / "wfeats.npy"
+        done = feats.with_suffix(".done")
+        n = len(json.loads((pack / "index.json").read_text())["samples"])
+        if not (done.is_file() and int(done.read_text()) >= n):
+            extract_window_features(pack, work / "stage1.weights.h5", feats)
+    elif step == "hard":
+        _hard(work, pack, a)
+    elif step == "stage2" and a.layout == "windows":
+        from core.training.stage2_windows import cross_validate as cross_validate_windows
+
+        if not (work / "stage2_results.json").is_file():
+            cross_validate_windows(pack, work / "wfeats.npy", work, epochs=a.stage2_epochs,
+                                   seed=a.seed)
     elif step == "features":
         from core.training.stage2 import extract_features
 
@@ -68,10 +84,36 @@ def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
     elif step == "finish":
         if a.out is None:
             raise SystemExit("finish needs --out models/<id>")
-        finish(work, a.out, data=_data(a), hardware=hardware)
+        finish(work, a.out, data=_data(a), hardware=hardware, layout=a.layout)
 
 
-def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[str, Any]:
+def _hard(work: Path, pack: Path, a: argparse.Namespace) -> None:
+    """Stage 1b: fine-tune stage 1 on its hard negatives, mined from the window features of
+    stage 1; the stage-1 weights are kept as ``stage1_base.weights.h5`` and the window
+    features are dropped so that the next ``features`` step reads them with stage 1b."""
+    import shutil
+
+    log = work / "stage1_log.json"
+    if log.is_file() and "hard_negative_finetune" in json.loads(log.read_text()):
+        return
+    from core.training.stage1_hard import finetune
+
+    base = work / "base"
+    base.mkdir(exist_ok=True)
+    if not (base / "stage1.weights.h5").is_file():
+        shutil.copy2(work / "stage1.weights.h5", base / "stage1.weights.h5")
+        shutil.copy2(log, base / "stage1_log.json")
+    tune = work / "hard"
+    finetune(pack, tune, base / "stage1.weights.h5", work / "wfeats.npy",
+             epochs=a.hard_epochs, seed=a.seed)
+    shutil.copy2(tune / "stage1.weights.h5", work / "stage1.weights.h5")
+    shutil.copy2(tune / "stage1_log.json", log)
+    for f in work.glob("wfeats*"):
+        f.unlink()
+
+
+def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
+           layout: str = "windows") -> dict[str, Any]:
     """Export, evaluate once on the held-out patients, write manifest and card."""
     import keras
 
@@ -87,6 +129,7 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[st
     )
     from core.training.two_stage import (
         build_shipped_model,
+        build_shipped_windows_model,
         choose,
         ddsm_oof_localisation,
         manifest_base,
@@ -112,17 +155,30 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str) -> dict[st
         "precision": "mixed_bfloat16 (stage 1), float32 (features, stage 2)",
         "backend": "tensorflow", "hardware": hardware, "patients": dev_patients,
         "code_commit": _commit(), "python": platform.python_version(),
-        "seconds": round(sum(e["seconds"] for e in stage1["epochs"]) + results["seconds"])}
-    from core.training.stage2 import stage1_report
+        "seconds": round(sum(e["seconds"] for e in stage1["epochs"])
+                         + sum(e["seconds"] for e in stage1.get("hard_epochs", []))
+                         + results["seconds"])}
+    if layout == "windows":
+        from core.training.window_features import stage1_report_windows
 
-    training["stage1_report"] = stage1_report(pack, work, work / "features.npy")
+        training["stage1_report"] = stage1_report_windows(pack, work, work / "wfeats.npy")
+        training["precision"] = "mixed_bfloat16 (stage 1), float32 (window features, stage 2)"
+    else:
+        from core.training.stage2 import stage1_report
+
+        training["stage1_report"] = stage1_report(pack, work, work / "features.npy")
     manifest = manifest_base(model_id=out.name, chosen=chosen, index=index, cv=cv,
-                             training=training)
+                             training=training, layout=layout)
     manifest["metrics"]["shortcut_baselines_held_out"] = shortcut_baselines(index, pack)
     manifest["metrics"]["gates"] = gates
     keras.mixed_precision.set_dtype_policy("float32")
-    model = build_shipped_model(work / "stage1.weights.h5", work / "stage2_head.weights.h5",
-                                canvas=int(index["canvas"]))
+    if layout == "windows":
+        model = build_shipped_windows_model(work / "stage1.weights.h5",
+                                            work / "stage2_head.weights.h5",
+                                            work / "stage2_pca.npz")
+    else:
+        model = build_shipped_model(work / "stage1.weights.h5",
+                                    work / "stage2_head.weights.h5", canvas=int(index["canvas"]))
     manifest_path = export_model_folder(model, out, manifest)
     manifest = json.loads(manifest_path.read_text())
     classifier = Classifier.load(out, engine="onnx")

@@ -1,5 +1,5 @@
 """The two-stage recipe end to end on a handful of real images (DDSM, mini-MIAS, RSNA), for a
-step or two: pack, gates, stage 1, features, stage 2, export, held-out evaluation, card."""
+step or two: pack, gates, stage 1, window features, stage 2, export, held-out evaluation, card."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from app.cli import main
 from core.imaging import open_image
 from core.inference.classifier import Classifier
 from core.inference.manifest import load_manifest
-from core.training.stage2 import build_head
+from core.inference.windows import cut_windows
+from core.training.stage2_windows import build_head, predict_cells
 from tests.conftest import FIXTURES
 
 
@@ -28,8 +29,9 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     assert code == 0, printed
     manifest = load_manifest(out)  # every file's hash checked
     data = manifest.data
-    assert data["aggregation"]["method"].startswith("map-")
-    assert data["input_size"] == data["canvas"] == 512
+    assert data["aggregation"]["method"] in ("mean", "lse1", "lse2", "lse4", "max")
+    assert data["layout"]["kind"] == "windows" and data["input_size"] == 128
+    assert data["canvas"] == 512
     assert set(data["validation"]["checks"]) >= {"cv_auc_ci_above_0.5",
                                                  "ddsm_peak_in_box_at_least_half"}
     gates = data["metrics"]["gates"]
@@ -41,19 +43,21 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     pack = json.loads((work / "pack" / "index.json").read_text())
     test_patients = {r["patient_id"] for r in pack["samples"] if r["fold"] < 0}
     assert not test_patients & set(data["training"]["patients"])
-    # the shipped ONNX model gives the head's map over the cached stage-1 features
-    feats = np.load(work / "features.npy")
-    head = build_head(feats.shape[1])
+    # the shipped ONNX model gives the head's cell logits over the cached stage-1 windows
+    feats = np.load(work / "wfeats_pca.npy", mmap_mode="r")
+    masks = np.load(work / "wfeats.mask.npy")
+    head = build_head(masks.shape[1], dims=feats.shape[-1])
     head.load_weights(str(work / "stage2_head.weights.h5"))
     i = next(i for i, r in enumerate(pack["samples"]) if r["dataset"] == "rsna")
-    cached = head.predict(feats[i:i + 1].astype(np.float32), verbose=0)["cells"][0]
+    cached = predict_cells(head, feats, masks, np.array([i]))[0][masks[i]]
     from PIL import Image
 
     canvas = np.asarray(Image.open(work / "pack" / pack["samples"][i]["file"]).convert("L"),
                         np.float32)
     clf = Classifier.load(out, engine="onnx")
-    _, fmap = clf.engine.run(canvas[None, :, :, None] / 255.0)
-    shipped = fmap[0] @ clf._w + clf._b
+    windows = cut_windows(canvas / 255.0)[masks[i]]
+    _, fmap = clf.engine.run(windows[..., None].astype(np.float32))
+    shipped = fmap @ clf._w + clf._b
     assert np.abs(shipped - cached).max() < 0.05 * (np.abs(cached).max() + 1)
     # and it reads a real image end to end
     px = open_image(sorted((FIXTURES / "ddsm" / "images").glob("*.jpg"))[0],

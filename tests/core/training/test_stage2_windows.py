@@ -1,0 +1,97 @@
+"""Stage 2 over windows: lesion-window targets, masked pooling, a head that learns a planted
+signal out of fold, and the shipped graph that equals the head."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.training.stage2_windows import build_head, fit_head, predict_cells, window_targets
+
+K = 49
+
+
+def test_the_window_holding_the_lesion_centre_is_the_lesion_window():
+    mask = np.ones(K, bool)
+    row = {"findings": [{"x": 200.0, "y": 130.0, "rx": 20.0, "ry": 12.0, "box": True}]}
+    target, weight = window_targets(row, mask, 512)
+    # Window (row 1, col 2) spans x 128-256, y 64-192: centre (192, 128), core +-32.
+    assert np.nonzero(target)[0].tolist() == [1 * 7 + 2]
+    # Windows overlapping the box (+ margin) are not scored; those clear of it are tissue.
+    assert weight[1 * 7 + 1] == 0 and weight[0] == 1 and weight[6 * 7 + 6] == 1
+    assert weight[1 * 7 + 2] == pytest.approx(min(20.0, (weight == 1).sum()))
+    # A window not run (background) is never scored.
+    mask[0] = False
+    assert window_targets(row, mask, 512)[1][0] == 0
+
+
+SMALL = 9  # windows per image in the synthetic tests (the head takes any number)
+
+
+def test_windows_not_run_do_not_enter_the_image_logit():
+    head = build_head(SMALL, dims=64)
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(1, SMALL, 4, 4, 64)).astype(np.float32)
+    mask = np.zeros((1, SMALL), np.float32)
+    mask[0, :4] = 1
+    out1 = head.predict({"features": feats, "mask": mask}, verbose=0)["image"]
+    feats[0, 4:] = 100.0  # huge values in windows not run
+    out2 = head.predict({"features": feats, "mask": mask}, verbose=0)["image"]
+    assert out1 == pytest.approx(out2, abs=1e-5)
+
+
+def test_the_head_learns_a_window_signal_it_is_given(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 96
+    feats = (0.3 * rng.normal(size=(n, SMALL, 4, 4, 64))).astype(np.float16)
+    y = (np.arange(n) % 2).astype(np.float32)
+    direction = rng.normal(size=64).astype(np.float16)
+    for i in np.nonzero(y)[0]:
+        feats[i, rng.integers(SMALL)] += direction  # one cancer window per positive image
+    masks = np.ones((n, SMALL), bool)
+    arrays = (y, np.ones(n, np.float32), np.zeros((n, SMALL, 2), np.float32),
+              np.zeros(n, np.float32))
+    train, test = np.arange(64), np.arange(64, n)
+    model = fit_head(feats, masks, train, arrays, epochs=8, seed=0, lesion_weight=1.0,
+                     batch_size=16)
+    cells = predict_cells(model, feats, masks, test)
+    z = cells.reshape(len(test), SMALL, -1).mean(axis=2).max(axis=1)
+    from core.metrics import roc_auc
+
+    assert roc_auc(y[test], z) > 0.9
+
+
+def test_the_shipped_window_graph_folds_the_projection_into_the_head(tmp_path):
+    """The app's cell logits (ONNX features @ head) equal the trained head applied to the
+    projected stage-1 features."""
+    import keras
+
+    from core.training.model import build_patch_model
+    from core.training.two_stage import build_shipped_windows_model
+
+    keras.mixed_precision.set_dtype_policy("float32")
+    keras.utils.set_random_seed(3)
+    patch = build_patch_model(patch=128, dropout=0.2)
+    patch.save_weights(str(tmp_path / "stage1.weights.h5"))
+    dims = 8
+    head = build_head(K, dims=dims)
+    rng = np.random.default_rng(3)
+    head.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32)
+                      for w in head.get_weights()])
+    head.save_weights(str(tmp_path / "head.weights.h5"))
+    comps, _ = np.linalg.qr(rng.normal(size=(1024, dims)))
+    mean = rng.normal(scale=0.1, size=1024)
+    np.savez(tmp_path / "pca.npz", mean=mean.astype(np.float32),
+             components=comps.astype(np.float32))
+    shipped = build_shipped_windows_model(tmp_path / "stage1.weights.h5",
+                                          tmp_path / "head.weights.h5", tmp_path / "pca.npz")
+    x = rng.random((2, 128, 128, 1)).astype(np.float32)
+    _, hidden = shipped.predict(x, verbose=0)
+    kernel, bias = shipped.get_layer("logit").get_weights()
+    app_cells = hidden @ kernel[:, 0] + bias[0]
+    raw = patch.predict(x, verbose=0)[1]
+    z = ((raw - mean) @ comps).astype(np.float32)
+    w_h, b_h = head.get_layer("hidden").get_weights()
+    w_c, b_c = head.get_layer("cam_conv").get_weights()
+    expected = np.maximum(z @ w_h + b_h, 0) @ w_c[:, 0] + b_c[0]
+    np.testing.assert_allclose(app_cells, expected, rtol=1e-3, atol=1e-3)
