@@ -139,9 +139,11 @@ def _stage2_input(s2: dict[str, Any]) -> str:
 
 
 def _lesion_loss(s2: dict[str, Any]) -> str:
+    if s2.get("layout") != "windows":
+        return "cell-level"
     return ("window-level (a window whose central 64x64 holds a finding's centre against"
-            " windows clear of every finding)" if s2.get("layout") == "windows"
-            else "cell-level")
+            " windows clear of every finding) and a cell-level (cells whose centre lies in a"
+            f" finding's box against cells clear of it, weight {s2.get('cell_weight', 0)})")
 
 
 def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -> Path:

@@ -212,9 +212,10 @@ def manifest_base(*, model_id: str, chosen: dict[str, Any], index: dict[str, Any
                 "DenseNet121 (weights=None, from scratch) trained on 128x128 film patches, lesion"
                 " against tissue (stage 1), run on overlapping 128x128 windows (stride 64) centred"
                 " on breast tissue; per 32-pixel cell a 1x1 layer to 32 channels with ReLU and"
-                " one to a logit (stage 2, trained on the cancer labels with a lesion loss per"
-                " window); a window's logit is the mean of its 16 cells, the image logit pools"
-                " the window logits; the heatmap averages the cells of overlapping windows"),
+                " one to a logit (stage 2, trained on the cancer labels with lesion losses per"
+                " window and per cell); a window's logit is the mean of its 16 cells, the image"
+                " logit pools the window logits; the heatmap averages the cells of overlapping"
+                " windows"),
             "input_size": WINDOW, "patches": None,
             "layout": {"kind": "windows", "window": WINDOW, "stride": STRIDE,
                        "tissue_level": 0.08},
