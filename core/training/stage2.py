@@ -49,8 +49,6 @@ def backbone_model(stage1_weights: Path, canvas: int) -> Any:
 def extract_features(pack_dir: Path, stage1_weights: Path, out: Path, *, batch: int = 4,
                      log: Any = print) -> Path:
     """Feature maps of every pack canvas, float16 ``(n, g, g, 1024)`` in ``out`` (resumable)."""
-    import onnxruntime as ort
-
     index, canvases = load_pack(pack_dir / "index.json")
     canvas = int(index["canvas"])
     g = canvas // CELL
@@ -59,12 +57,7 @@ def extract_features(pack_dir: Path, stage1_weights: Path, out: Path, *, batch: 
         model = backbone_model(stage1_weights, canvas)
         model(np.zeros((1, canvas, canvas, 1), np.float32), training=False)
         model.export(str(onnx_path), format="onnx", verbose=False)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = os.cpu_count() or 1
-    sess = ort.InferenceSession(str(onnx_path), sess_options=opts,
-                                providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    feat_out = next(o.name for o in sess.get_outputs() if len(o.shape) == 4)
+    sess, name, feat_out = feature_session(onnx_path)
     n = len(canvases)
     mode = "r+" if out.is_file() else "w+"
     feats = np.lib.format.open_memmap(out, mode=mode, dtype=np.float16,
@@ -83,6 +76,19 @@ def extract_features(pack_dir: Path, stage1_weights: Path, out: Path, *, batch: 
     feats.flush()
     done_path.write_text(str(n))
     return out
+
+
+def feature_session(onnx_path: Path) -> tuple[Any, str, str]:
+    """(ONNX Runtime session on every core, input name, feature-map output name)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = os.cpu_count() or 1
+    sess = ort.InferenceSession(str(onnx_path), sess_options=opts,
+                                providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    feat_out = next(o.name for o in sess.get_outputs() if len(o.shape) == 4)
+    return sess, name, feat_out
 
 
 def cell_targets(row: dict[str, Any], canvas_img: np.ndarray, g: int
@@ -247,14 +253,19 @@ def _peak(cam: np.ndarray, canvas: int) -> list[float]:
     return [round(x, 1), round(y, 1)]
 
 
-def stage1_report(pack_dir: Path, work: Path, feats_path: Path) -> dict[str, Any]:
-    """What stage 1 alone learnt, on patients it never saw: patch AUC with its interval,
-    heatmap peaks inside held-out lesions (its own head over the whole-canvas feature maps),
-    and how its score transfers to RSNA cancers (never seen by stage 1 at all)."""
+def peak_in_finding(f: dict[str, Any], px: float, py: float) -> bool:
+    """Whether a canvas point lies in a pack finding: its box (DDSM) or its ellipse."""
+    if f.get("box"):
+        return abs(px - f["x"]) <= f["rx"] and abs(py - f["y"]) <= f["ry"]
+    return ((px - f["x"]) / f["rx"]) ** 2 + ((py - f["y"]) / f["ry"]) ** 2 <= 1
+
+
+def stage1_patch_report(pack_dir: Path, work: Path
+                        ) -> tuple[dict[str, Any], dict[str, Any], np.ndarray, np.ndarray]:
+    """(pack index, held-out patch AUC with its interval, stage-1 head kernel and bias)."""
     import keras
 
-    from core.evaluation import summarise
-    from core.metrics import bootstrap_ci, roc_auc, wilson_interval
+    from core.metrics import bootstrap_ci, roc_auc
     from core.training.model import build_patch_model
     from core.training.stage1 import heldout_patches
 
@@ -270,6 +281,17 @@ def stage1_report(pack_dir: Path, work: Path, feats_path: Path) -> dict[str, Any
                            "patch_auc_ci": [round(v, 4) for v in bootstrap_ci(roc_auc, y, scores,
                                                                                n=1000)],
                            "patches": int(len(y)), "lesion_patches": int(y.sum())}
+    return index, out, kernel, bias
+
+
+def stage1_report(pack_dir: Path, work: Path, feats_path: Path) -> dict[str, Any]:
+    """What stage 1 alone learnt, on patients it never saw: patch AUC with its interval,
+    heatmap peaks inside held-out lesions (its own head over the whole-canvas feature maps),
+    and how its score transfers to RSNA cancers (never seen by stage 1 at all)."""
+    from core.evaluation import summarise
+    from core.metrics import wilson_interval
+
+    index, out, kernel, bias = stage1_patch_report(pack_dir, work)
     feats = np.load(feats_path, mmap_mode="r")
     canvas = int(index["canvas"])
     rows = index["samples"]
@@ -285,10 +307,7 @@ def stage1_report(pack_dir: Path, work: Path, feats_path: Path) -> dict[str, Any
                 continue
             total += 1
             px, py = _peak(cam, canvas)
-            hits += any(
-                (abs(px - f["x"]) <= f["rx"] and abs(py - f["y"]) <= f["ry"]) if f.get("box")
-                else ((px - f["x"]) / f["rx"]) ** 2 + ((py - f["y"]) / f["ry"]) ** 2 <= 1
-                for f in r["findings"])
+            hits += any(peak_in_finding(f, px, py) for f in r["findings"])
         if total:
             lo, hi = wilson_interval(hits, total)
             out[f"{name}_heldout_peak_inside"] = {"images": total, "peak_inside": hits,

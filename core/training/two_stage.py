@@ -46,8 +46,6 @@ DATA_TERMS = [
 def build_shipped_model(stage1_weights: Path, head_weights: Path, *, canvas: int = CANVAS
                         ) -> Any:
     """canvas (n, c, c, 1) in [0, 1] -> [score (n, 1), hidden feature map (n, c/32, c/32, H)]."""
-    import keras
-
     from core.training.stage2 import CELL, backbone_model, build_head
 
     backbone = backbone_model(stage1_weights, canvas)
@@ -57,13 +55,7 @@ def build_shipped_model(stage1_weights: Path, head_weights: Path, *, canvas: int
     kernel, bias = head.get_layer("cam_conv").get_weights()
     base = backbone.get_layer("features").output
     h = hidden(base)
-    pooled = keras.layers.GlobalAveragePooling2D(name="gap_hidden")(h)
-    dense = keras.layers.Dense(1, name="logit", dtype="float32")
-    logit = dense(pooled)
-    dense.set_weights([kernel.reshape(-1, 1), bias.reshape(1)])
-    score = keras.layers.Activation("sigmoid", name="score_out", dtype="float32")(logit)
-    feats = keras.layers.Activation("linear", name="hidden_features", dtype="float32")(h)
-    return keras.Model(backbone.input, [score, feats], name="densenet121_two_stage")
+    return _with_cell_head(backbone.input, h, kernel, bias, "densenet121_two_stage")
 
 
 def build_shipped_windows_model(stage1_weights: Path, head_weights: Path, pca: Path) -> Any:
@@ -91,13 +83,22 @@ def build_shipped_windows_model(stage1_weights: Path, head_weights: Path, pca: P
     h = hidden(base)
     # The head learnt on (x - mean) @ comps: folded into one 1024 -> H layer.
     hidden.set_weights([comps @ w_h, b_h - mean @ comps @ w_h])
+    return _with_cell_head(patch.input, h, kernel, bias, "densenet121_two_stage_windows")
+
+
+def _with_cell_head(inp: Any, h: Any, kernel: np.ndarray, bias: np.ndarray, name: str) -> Any:
+    """The app's contract over a hidden cell map ``h``: [score, h], where the score is
+    GlobalAveragePooling -> Dense(1) -> sigmoid with the stage-2 cell layer's weights, so
+    ``features @ w + b`` are exactly the cell logits."""
+    import keras
+
     pooled = keras.layers.GlobalAveragePooling2D(name="gap_hidden")(h)
     dense = keras.layers.Dense(1, name="logit", dtype="float32")
     logit = dense(pooled)
     dense.set_weights([kernel.reshape(-1, 1), bias.reshape(1)])
     score = keras.layers.Activation("sigmoid", name="score_out", dtype="float32")(logit)
     feats = keras.layers.Activation("linear", name="hidden_features", dtype="float32")(h)
-    return keras.Model(patch.input, [score, feats], name="densenet121_two_stage_windows")
+    return keras.Model(inp, [score, feats], name=name)
 
 
 def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ beside it. Resumable: ``<out>.done`` holds the number of canvases finished.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ def masks_of(canvases: np.ndarray) -> np.ndarray:
 
 def extract_window_features(pack_dir: Path, stage1_weights: Path, out: Path, *,
                             batch: int = 32, log: Any = print) -> Path:
-    import onnxruntime as ort
+    from core.training.stage2 import feature_session
 
     index, canvases = load_pack(pack_dir / "index.json")
     canvas = int(index["canvas"])
@@ -52,12 +51,7 @@ def extract_window_features(pack_dir: Path, stage1_weights: Path, out: Path, *,
     onnx_path = out.with_suffix(".backbone.onnx")
     if not onnx_path.is_file():
         export_patch_backbone(stage1_weights, onnx_path)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = os.cpu_count() or 1
-    sess = ort.InferenceSession(str(onnx_path), sess_options=opts,
-                                providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    feat_out = next(o.name for o in sess.get_outputs() if len(o.shape) == 4)
+    sess, name, feat_out = feature_session(onnx_path)
     n = len(canvases)
     masks = masks_of(canvases)
     np.save(out.with_suffix(".mask.npy"), masks)
@@ -99,29 +93,15 @@ def stage1_report_windows(pack_dir: Path, work: Path, feats_path: Path) -> dict[
     """What stage 1 alone learnt, on patients it never saw: patch AUC with its interval, its own
     heatmap (its linear head over the window cells, laid out as the app does) with the peak in
     the held-out lesion, and its zero-shot score on RSNA (never seen by stage 1)."""
-    import keras
-
     from core.evaluation import summarise
     from core.inference.aggregate import aggregate
     from core.inference.classifier import heatmap_peak
     from core.inference.windows import assemble_map, window_logits
-    from core.metrics import bootstrap_ci, roc_auc, wilson_interval
-    from core.training.model import build_patch_model
-    from core.training.stage1 import heldout_patches
+    from core.metrics import wilson_interval
+    from core.training.stage2 import peak_in_finding, stage1_patch_report
 
-    keras.mixed_precision.set_dtype_policy("float32")
-    index, canvases = load_pack(pack_dir / "index.json")
-    patch_model = build_patch_model(dropout=0.2)
-    patch_model.load_weights(str(work / "stage1.weights.h5"))
-    kernel, bias = (np.asarray(v, np.float32) for v in
-                    patch_model.get_layer("logit").get_weights())
-    x, y = heldout_patches(index, canvases)
-    scores = patch_model.predict(x.astype(np.float32) / 255.0, batch_size=64, verbose=0)[0][:, 0]
-    out: dict[str, Any] = {"patch_auc": round(roc_auc(y, scores), 4),
-                           "patch_auc_ci": [round(v, 4) for v in bootstrap_ci(roc_auc, y, scores,
-                                                                               n=1000)],
-                           "patches": int(len(y)), "lesion_patches": int(y.sum()),
-                           "layout": "windows 128, stride 64, breast-centred"}
+    index, out, kernel, bias = stage1_patch_report(pack_dir, work)
+    out["layout"] = "windows 128, stride 64, breast-centred"
     feats = np.load(feats_path, mmap_mode="r")
     masks = np.load(feats_path.with_suffix(".mask.npy"))
     canvas = int(index["canvas"])
@@ -134,10 +114,7 @@ def stage1_report_windows(pack_dir: Path, work: Path, feats_path: Path) -> dict[
             cells = np.asarray(feats[i][masks[i]], np.float32) @ kernel[:, 0] + bias[0]
             px, py = heatmap_peak(assemble_map(cells, masks[i], canvas), canvas=canvas)
             total += 1
-            hits += any(
-                (abs(px - f["x"]) <= f["rx"] and abs(py - f["y"]) <= f["ry"]) if f.get("box")
-                else ((px - f["x"]) / f["rx"]) ** 2 + ((py - f["y"]) / f["ry"]) ** 2 <= 1
-                for f in r["findings"])
+            hits += any(peak_in_finding(f, px, py) for f in r["findings"])
         if total:
             lo, hi = wilson_interval(hits, total)
             out[f"{name}_heldout_peak_inside"] = {"images": total, "peak_inside": hits,

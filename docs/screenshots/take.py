@@ -11,7 +11,7 @@ IMAGES are files or folders (walked recursively); the first ``--count`` images a
 With ``--exams DDSM_IMAGES`` it takes the exam screenshots instead: two four-view DICOM
 studies and a set of PNGs made from DDSM cases (``demo_exams.py``) are read, and the first
 exam of the worklist is shown hung 2x2 (``hanging.png``) with its result panel
-(``results.png``):
+(``results.png``); ``--out DIR`` writes the PNGs there instead of beside this script:
 
     MAMMO_MODEL_DIR=MODEL xvfb-run .venv/bin/python docs/screenshots/take.py \
         --exams ../shared/data/ddsm-lesions-640/images
@@ -46,7 +46,8 @@ from core.reading import ReadingService  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.store import Store  # noqa: E402
 
-OUT = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
+OUT = HERE  # --out DIR writes elsewhere (a model run's folder, say)
 SIZE = (1600, 960)
 
 
@@ -70,7 +71,7 @@ def save(widget: QWidget, name: str) -> None:
     settle()
     path = OUT / f"{name}.png"
     widget.grab().save(str(path))
-    print(f"saved {path.relative_to(ROOT)}")  # noqa: T201 - a script reporting its output
+    print(f"saved {path}")  # noqa: T201 - a script reporting its output
 
 
 def take_exam_shots(ddsm_images: Path) -> int:
@@ -126,9 +127,13 @@ def main() -> int:
     parser.add_argument("images", nargs="*", type=Path)
     parser.add_argument("--count", type=int, default=6)
     parser.add_argument("--exams", type=Path, help="DDSM images: take the exam screenshots")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for the PNGs")
     args = parser.parse_args()
+    global OUT
+    OUT = args.out
+    OUT.mkdir(parents=True, exist_ok=True)
     if args.exams is not None:
-        sys.path.insert(0, str(OUT))
+        sys.path.insert(0, str(HERE))
         return take_exam_shots(args.exams)
     files = [str(p) for p in list(iter_image_paths(args.images))[: args.count]]
     if not files:
