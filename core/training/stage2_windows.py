@@ -211,6 +211,7 @@ def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tupl
              batch_size: int = 32) -> Any:
     import keras
 
+    keras.mixed_precision.set_dtype_policy("float32")  # whatever an earlier step left set
     keras.utils.set_random_seed(seed)
     y, w, tw, located, tc = arrays
     model = build_head(masks.shape[1], dims=feats.shape[-1])

@@ -41,6 +41,10 @@ def test_windows_not_run_do_not_enter_the_image_logit():
 
 
 def test_the_head_learns_a_window_signal_it_is_given(tmp_path):
+    import keras
+
+    # Stage 1 trains in mixed bfloat16 and leaves that policy set; the head must not inherit it.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
     rng = np.random.default_rng(0)
     n = 96
     feats = (0.3 * rng.normal(size=(n, SMALL, 4, 4, 64))).astype(np.float16)
@@ -50,7 +54,7 @@ def test_the_head_learns_a_window_signal_it_is_given(tmp_path):
         feats[i, rng.integers(SMALL)] += direction  # one cancer window per positive image
     masks = np.ones((n, SMALL), bool)
     arrays = (y, np.ones(n, np.float32), np.zeros((n, SMALL, 2), np.float32),
-              np.zeros(n, np.float32))
+              np.zeros(n, np.float32), np.zeros((n, SMALL, 4, 4, 2), np.float32))
     train, test = np.arange(64), np.arange(64, n)
     model = fit_head(feats, masks, train, arrays, epochs=8, seed=0, lesion_weight=1.0,
                      batch_size=16)
