@@ -45,6 +45,13 @@ def test_the_head_learns_a_window_signal_it_is_given(tmp_path):
 
     # Stage 1 trains in mixed bfloat16 and leaves that policy set; the head must not inherit it.
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        _learn_a_planted_signal()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _learn_a_planted_signal() -> None:
     rng = np.random.default_rng(0)
     n = 96
     feats = (0.3 * rng.normal(size=(n, SMALL, 4, 4, 64))).astype(np.float16)
