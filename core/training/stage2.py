@@ -260,6 +260,15 @@ def peak_in_finding(f: dict[str, Any], px: float, py: float) -> bool:
     return ((px - f["x"]) / f["rx"]) ** 2 + ((py - f["y"]) / f["ry"]) ** 2 <= 1
 
 
+def peak_share(hits: int, total: int) -> dict[str, Any]:
+    """Images, peaks inside, their share and its Wilson interval (rounded for the card)."""
+    from core.metrics import wilson_interval
+
+    lo, hi = wilson_interval(hits, total)
+    return {"images": total, "peak_inside": hits, "share": round(hits / total, 4),
+            "share_ci": [round(lo, 4), round(hi, 4)]}
+
+
 def stage1_patch_report(pack_dir: Path, work: Path
                         ) -> tuple[dict[str, Any], dict[str, Any], np.ndarray, np.ndarray]:
     """(pack index, held-out patch AUC with its interval, stage-1 head kernel and bias)."""
@@ -289,7 +298,6 @@ def stage1_report(pack_dir: Path, work: Path, feats_path: Path) -> dict[str, Any
     heatmap peaks inside held-out lesions (its own head over the whole-canvas feature maps),
     and how its score transfers to RSNA cancers (never seen by stage 1 at all)."""
     from core.evaluation import summarise
-    from core.metrics import wilson_interval
 
     index, out, kernel, bias = stage1_patch_report(pack_dir, work)
     feats = np.load(feats_path, mmap_mode="r")
@@ -309,10 +317,7 @@ def stage1_report(pack_dir: Path, work: Path, feats_path: Path) -> dict[str, Any
             px, py = _peak(cam, canvas)
             hits += any(peak_in_finding(f, px, py) for f in r["findings"])
         if total:
-            lo, hi = wilson_interval(hits, total)
-            out[f"{name}_heldout_peak_inside"] = {"images": total, "peak_inside": hits,
-                                                  "share": round(hits / total, 4),
-                                                  "share_ci": [round(lo, 4), round(hi, 4)]}
+            out[f"{name}_heldout_peak_inside"] = peak_share(hits, total)
     rsna = [i for i in cams if rows[i]["dataset"] == "rsna"]
     yr = np.array([rows[i]["label"] for i in rsna])
     zr = np.array([aggregate_map(cams[i], "map-win4-max") for i in rsna])

@@ -180,30 +180,28 @@ def training_arrays(index: dict[str, Any], masks: np.ndarray
     return y, w, tw, located, tc
 
 
-class _Batches:
-    """Batches read from the memory-mapped window maps (float16 on disk, float32 out)."""
+def _batches(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, targets: dict,
+             weights: dict, batch_size: int, rng: np.random.Generator) -> Any:
+    """Shuffled batches read from the memory-mapped window maps (float16 on disk, float32
+    out); a new order every epoch."""
+    import keras
 
-    def __init__(self, feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, targets: dict,
-                 weights: dict, batch_size: int, rng: np.random.Generator, shuffle: bool
-                 ) -> None:
-        import keras
+    class Batches(keras.utils.PyDataset):
+        order = rng.permutation(idx)
 
-        class Seq(keras.utils.PyDataset):
-            def __len__(s) -> int:  # noqa: N805
-                return int(np.ceil(len(self.order) / batch_size))
+        def __len__(self) -> int:
+            return int(np.ceil(len(self.order) / batch_size))
 
-            def __getitem__(s, b: int) -> Any:  # noqa: N805
-                sel = np.sort(self.order[b * batch_size:(b + 1) * batch_size])
-                x = {"features": np.asarray(feats[sel], np.float32), "mask": masks[sel]}
-                return (x, {k: v[sel] for k, v in targets.items()},
-                        {k: v[sel] for k, v in weights.items()})
+        def __getitem__(self, b: int) -> Any:
+            sel = np.sort(self.order[b * batch_size:(b + 1) * batch_size])
+            x = {"features": np.asarray(feats[sel], np.float32), "mask": masks[sel]}
+            return (x, {k: v[sel] for k, v in targets.items()},
+                    {k: v[sel] for k, v in weights.items()})
 
-            def on_epoch_end(s) -> None:  # noqa: N805
-                if shuffle:
-                    self.order = rng.permutation(idx)
+        def on_epoch_end(self) -> None:
+            self.order = rng.permutation(idx)
 
-        self.order = rng.permutation(idx) if shuffle else np.asarray(idx)
-        self.seq = Seq()
+    return Batches()
 
 
 def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tuple, *,
@@ -229,11 +227,11 @@ def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tupl
                   loss={"image": keras.losses.BinaryCrossentropy(from_logits=True),
                         "windows": _window_loss, "cells": _window_loss},
                   loss_weights={"image": 1.0, "windows": lesion_weight, "cells": cell_weight})
-    data = _Batches(feats, masks.astype(np.float32), idx,
+    data = _batches(feats, masks.astype(np.float32), idx,
                     {"image": y[:, None], "windows": tw, "cells": tc},
                     {"image": wi, "windows": located, "cells": located}, batch_size,
-                    np.random.default_rng(seed), shuffle=True)
-    model.fit(data.seq, epochs=epochs, verbose=0)
+                    np.random.default_rng(seed))
+    model.fit(data, epochs=epochs, verbose=0)
     return model
 
 

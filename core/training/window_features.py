@@ -97,8 +97,7 @@ def stage1_report_windows(pack_dir: Path, work: Path, feats_path: Path) -> dict[
     from core.inference.aggregate import aggregate
     from core.inference.classifier import heatmap_peak
     from core.inference.windows import assemble_map, window_logits
-    from core.metrics import wilson_interval
-    from core.training.stage2 import peak_in_finding, stage1_patch_report
+    from core.training.stage2 import peak_in_finding, peak_share, stage1_patch_report
 
     index, out, kernel, bias = stage1_patch_report(pack_dir, work)
     out["layout"] = "windows 128, stride 64, breast-centred"
@@ -116,10 +115,7 @@ def stage1_report_windows(pack_dir: Path, work: Path, feats_path: Path) -> dict[
             total += 1
             hits += any(peak_in_finding(f, px, py) for f in r["findings"])
         if total:
-            lo, hi = wilson_interval(hits, total)
-            out[f"{name}_heldout_peak_inside"] = {"images": total, "peak_inside": hits,
-                                                  "share": round(hits / total, 4),
-                                                  "share_ci": [round(lo, 4), round(hi, 4)]}
+            out[f"{name}_heldout_peak_inside"] = peak_share(hits, total)
     rsna = [i for i, r in enumerate(rows) if r["dataset"] == "rsna"]
     zr = []
     for i in rsna:
