@@ -44,7 +44,8 @@ def make_tiny_windows_model_dir(folder: Path, *, model_id: str = "tiny-windows-m
 
     export_model_folder(build_tiny_patch_model(WINDOW), folder, {
         "id": model_id, "input_size": WINDOW, "canvas": CANVAS,
-        "layout": {"kind": "windows", "window": WINDOW, "stride": STRIDE, "tissue_level": 0.08},
+        "layout": {"kind": "windows", "window": WINDOW, "stride": STRIDE, "tissue_level": 0.08,
+                   "edge_weight": 0.1},
         "preprocessing_version": PREPROCESSING_VERSION, "threshold": threshold,
         "calibration": {"method": "platt", "a": 1.0, "b": 0.0},
         "aggregation": {"method": aggregation},

@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recipe", choices=["two-stage", "mil"], default="two-stage",
                    help="two-stage (default): lesions first, then cancer; mil: the first "
                         "recipe, image labels only")
+    p.add_argument("--cell-epochs", type=int, default=0,
+                   help="two-stage: stage 1c, epochs of fine-tuning stage 1 with a loss per "
+                        "cell (0: none, the default; docs/model.md says what it gave)")
+    p.add_argument("--cell-holdout-fold", type=int, default=0,
+                   help="two-stage: the development fold stage 1c leaves out (-1: none)")
     p.add_argument("--gate-scale", type=float, default=1.0,
                    help="two-stage: fraction of the gates' steps (smoke runs only)")
     p.set_defaults(handler=handle)
@@ -59,7 +64,8 @@ def _two_stage(args: argparse.Namespace) -> int:
     work = args.work or args.out.with_name(args.out.name + ".work")
     argv = ["all", "--work", str(work), "--out", str(args.out), "--seed", str(args.seed),
             "--stage1-epochs", str(args.epochs), "--gate-scale", str(args.gate_scale),
-            "--hard-epochs", str(min(args.epochs, 5))]
+            "--hard-epochs", str(min(args.epochs, 5)), "--cell-epochs", str(args.cell_epochs),
+            "--cell-holdout-fold", str(args.cell_holdout_fold)]
     for d in args.data or []:
         argv += ["--data", str(d)]
     if args.time_budget:

@@ -164,7 +164,8 @@ class Classifier:
         for pre, mask in zip(pres, masks, strict=True):
             cells = cams[start:start + int(mask.sum())]
             start += len(cells)
-            full = assemble_map(cells, mask, self.manifest.canvas, window=size, stride=stride)
+            full = assemble_map(cells, mask, self.manifest.canvas, window=size, stride=stride,
+                                edge_weight=self.manifest.edge_weight)
             logits = window_logits(cells)
             image_logit = float(aggregate(logits[None, :], self.manifest.aggregation)[0])
             out.append(self._result(pre, full, logits, image_logit))

@@ -69,6 +69,11 @@ class ModelManifest:
         return int(self.data.get("layout", {}).get("stride", self.input_size))
 
     @property
+    def edge_weight(self) -> float:
+        """Windows layout: weight of a window's border cells in the heatmap (1.0: plain mean)."""
+        return float(self.data.get("layout", {}).get("edge_weight", 1.0))
+
+    @property
     def preprocessing_version(self) -> str:
         return str(self.data["preprocessing_version"])
 

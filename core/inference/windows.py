@@ -20,6 +20,11 @@ WINDOW = 128
 STRIDE = 64
 CELL = 32  # canvas pixels per cell of a window's 4x4 feature map
 TISSUE_LEVEL = 0.08  # canvas grey level (in [0, 1]) above which a pixel counts as breast
+# Weight of a window's border cells when overlapping windows are averaged into the map (its
+# inner cells weigh 1): border cells see the least context. Chosen out of fold on the
+# development films (docs/model.md): 0.1 put the peak in the DDSM box 0.5-3.7 points more
+# often than the plain mean. Manifests that do not name it keep the plain mean (1.0).
+EDGE_WEIGHT = 0.1
 
 
 def positions(canvas: int, *, window: int = WINDOW, stride: int = STRIDE) -> np.ndarray:
@@ -51,21 +56,26 @@ def window_logits(cell_logits: np.ndarray) -> np.ndarray:
 
 
 def assemble_map(cell_logits: np.ndarray, mask: np.ndarray, canvas: int, *,
-                 window: int = WINDOW, stride: int = STRIDE) -> np.ndarray:
+                 window: int = WINDOW, stride: int = STRIDE, edge_weight: float = 1.0
+                 ) -> np.ndarray:
     """Cell logits of the run windows -> a (canvas/CELL, canvas/CELL) canvas map.
 
     ``cell_logits``: (mask.sum(), window/CELL, window/CELL), in the order of the True entries
-    of ``mask``. Each canvas cell is the mean over the run windows that cover it; cells no run
-    window covers take the lowest value of the map, so they never hold its peak."""
+    of ``mask``. Each canvas cell is the weighted mean over the run windows that cover it, a
+    window's border cells weighing ``edge_weight`` and its inner cells 1; cells no run window
+    covers take the lowest value of the map, so they never hold its peak."""
     g, c = canvas // CELL, window // CELL
     pos = positions(canvas, window=window, stride=stride) // CELL
+    side = np.ones(c)
+    side[[0, -1]] = edge_weight
+    weight = np.outer(side, side)
     acc = np.zeros((g, g))
     cnt = np.zeros((g, g))
     run = iter(np.asarray(cell_logits, np.float64))
     for k, (y, x) in enumerate((y, x) for y in pos for x in pos):
         if mask[k]:
-            acc[y:y + c, x:x + c] += next(run)
-            cnt[y:y + c, x:x + c] += 1
+            acc[y:y + c, x:x + c] += weight * next(run)
+            cnt[y:y + c, x:x + c] += weight
     covered = cnt > 0
     out = np.zeros((g, g))
     out[covered] = acc[covered] / cnt[covered]

@@ -57,6 +57,7 @@ def _stage1(tr: dict[str, Any]) -> list[str]:
         f"- Monitoring curve (held-out patch AUC by epoch, eval mode; no choice was made on"
         f" it): {curve or 'n/a'}.",
         *_stage1b(s1),
+        *_stage1c(s1),
         *_stage1_report(tr.get("stage1_report")),
     ]
 
@@ -76,6 +77,28 @@ def _stage1b(s1: dict[str, Any]) -> list[str]:
         f" epochs at learning rate {hn['learning_rate']}, {secs:.0f} s. Held-out patch AUC"
         f" before: {base:.3f}" if base is not None else "- Stage 1b: before: n/a",
         f"  after, by epoch (eval mode): {curve or 'n/a'}; the patch AUC above is stage 1b's.",
+    ]
+
+
+def _stage1c(s1: dict[str, Any]) -> list[str]:
+    cf = s1.get("cell_finetune")
+    if not cf:
+        return []
+    eps = s1.get("cell_epochs", [])
+    secs = sum(e["seconds"] for e in eps)
+    curve = ", ".join(f"{e['epoch']}: {e['heldout_patch_auc_eval_mode']:.3f}" for e in eps)
+    before = s1.get("before_cells_heldout_patch_auc")
+    left_out = cf.get("excluded_fold")
+    return [
+        f"- Stage 1c, a loss per cell: {cf['windows']} (lesion centre up to"
+        f" +-{cf['offset_px']} px off the window's centre); the stage-1 logit layer is applied"
+        f" to every cell of the 4x4 map against the cells whose centre lies in a finding's"
+        f" box. {len(eps)} epochs at learning rate {cf['learning_rate']}, {secs:.0f} s"
+        + (f"; development fold {left_out}'s films were left out" if left_out is not None
+           else "") + ".",
+        f"  Held-out patch AUC before: {before:.3f}" if before is not None
+        else "  Held-out patch AUC before: n/a",
+        f"  after, by epoch (eval mode): {curve or 'n/a'}; the patch AUC above is stage 1c's.",
     ]
 
 
@@ -122,7 +145,9 @@ def _reading(m: dict[str, Any]) -> str:
         return (f"cut into overlapping {lay['window']}x{lay['window']} windows at a stride of"
                 f" {lay['stride']} pixels; only windows centred on breast are run. A window's"
                 " logit is the mean of its 4x4 cell logits (exactly the class activation map of"
-                " the head); the heatmap averages the cells of overlapping windows")
+                " the head); the heatmap averages the cells of overlapping windows"
+                + (f", a window's border cells weighing {lay['edge_weight']} and its inner"
+                   " cells 1" if lay.get("edge_weight", 1.0) != 1.0 else ""))
     return ("read whole; the heatmap is the cell logit map (exactly the class activation map"
             " of the head)")
 
@@ -144,6 +169,20 @@ def _lesion_loss(s2: dict[str, Any]) -> str:
     return ("window-level (a window whose central 64x64 holds a finding's centre against"
             " windows clear of every finding) and a cell-level (cells whose centre lies in a"
             f" finding's box against cells clear of it, weight {s2.get('cell_weight', 0)})")
+
+
+def _branches(s2: dict[str, Any]) -> str:
+    out = ""
+    if s2.get("lesion_hidden"):
+        out += (f" The lesion losses train a lesion branch of their own ({s2['lesion_hidden']}"
+                " hidden units) and the image loss a cancer branch; the cell logit is their sum,"
+                " with the lesion logit's gradient stopped on the image loss, so the pooled"
+                " image logit weighs each cell's cancer evidence by how much it looks like a"
+                " lesion (attention pooling in log space) and the heatmap shows both.")
+    if s2.get("members", 1) > 1:
+        out += (f" The head is the mean of {s2['members']} heads trained with different seeds"
+                " (stacked side by side in the shipped graph).")
+    return out
 
 
 def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -> Path:
@@ -184,7 +223,8 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         "## Stage 2: cancer",
         f"{_stage2_input(s2)}; a head trained on them: {s2['epochs']} epochs, image loss on"
         f" RSNA and mini-MIAS labels (classes balanced) plus a {_lesion_loss(s2)} lesion loss"
-        f" on located films (weight {s2['lesion_weight']}). The backbone is frozen in stage 2"
+        f" on located films (weight {s2['lesion_weight']}).{_branches(s2)} The backbone is"
+        " frozen in stage 2"
         " (fine-tuning it over 512-pixel canvases does not fit a CPU session). The mini-MIAS"
         " and DDSM development images were seen by stage 1, so their out-of-fold figures are"
         " optimistic; RSNA was never seen by stage 1.", "",
@@ -194,7 +234,11 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         f"- Heatmap peak inside a mini-MIAS finding (out of fold):"
         f" {_loc(cv.get('mias_localisation_any_finding'))}.",
         f"- Heatmap peak inside the DDSM lesion box (out of fold):"
-        f" {_loc(cv.get('ddsm_localisation_oof'))}.", "",
+        f" {_loc(cv.get('ddsm_localisation_oof'))}.",
+        *([f"- The same on development fold {cv['ddsm_localisation_oof_unseen_by_stage1c']['fold']}"
+           ", whose films stage 1c never trained on:"
+           f" {_loc(cv['ddsm_localisation_oof_unseen_by_stage1c'])}."]
+          if cv.get("ddsm_localisation_oof_unseen_by_stage1c") else []), "",
         "## Held-out test patients (the shipped ONNX model through the app's own code)",
         *(_table(test) if test else ["Not evaluated."]), "",
         *(f"- Heatmap peak inside a finding, {k}: {_loc(v['localisation'].get('any_finding'))}."

@@ -10,7 +10,12 @@ for the heatmap (:func:`core.inference.windows.assemble_map`).
 Losses, as in the whole-canvas stage 2: the image's cancer label (RSNA, mini-MIAS; DDSM images
 are never image-level positives) and a lesion loss per window on the located films: a window
 whose central 64x64 holds a finding's centre is a lesion window, one clear of every finding box
-is tissue, the rest are not scored.
+is tissue, the rest are not scored; and a lesion loss per cell.
+
+Options measured on development folds (``docs/model.md``) and left off by default: a separate
+lesion branch (``lesion_hidden``, :func:`build_head`) and the mean of several heads
+(``members``). Either way the trained head is saved as one hidden layer and one read-out
+(:func:`cell_weights`, ``stage2_head.npz``), which the shipped graph takes as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from typing import Any
 import numpy as np
 
 from core.inference.aggregate import METHODS, aggregate
-from core.inference.windows import STRIDE, WINDOW, assemble_map, positions, window_logits
+from core.inference.windows import (
+    EDGE_WEIGHT,
+    STRIDE,
+    WINDOW,
+    assemble_map,
+    positions,
+    window_logits,
+)
 
 HIDDEN = 32
 PCA_DIMS = 256
@@ -94,31 +106,36 @@ def project(feats: np.ndarray, mean: np.ndarray, comps: np.ndarray, out: Path,
     return proj
 
 
+def window_cell_targets(findings: list[dict[str, Any]], x0: float, y0: float, *,
+                        cells: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(target, weight) ``(cells, cells)`` of the window whose top-left corner is (x0, y0):
+    1 where a cell's centre lies in a finding's box, 0 where the cell is clear of every box by
+    a cell, not scored in between; lesion cells count as much as the rest."""
+    size = WINDOW // cells
+    offs = (np.arange(cells) + 0.5) * size
+    cy, cx = np.meshgrid(y0 + offs, x0 + offs, indexing="ij")
+    inside = np.zeros((cells, cells), bool)
+    near = np.zeros((cells, cells), bool)
+    for f in findings:
+        dx, dy = np.abs(cx - f["x"]), np.abs(cy - f["y"])
+        inside |= (dx <= f["rx"]) & (dy <= f["ry"])
+        near |= (dx <= f["rx"] + size) & (dy <= f["ry"] + size)
+    return inside.astype(np.float32), (inside | ~near).astype(np.float32)
+
+
 def cell_targets(row: dict[str, Any], mask: np.ndarray, canvas: int, *, cells: int = 4
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(target, weight) ``(k*k, cells, cells)`` over every cell of every run window of a
-    located film: 1 where the cell's centre lies in a finding's box, 0 where the cell is clear
-    of every box by a cell, not scored in between; lesion cells count as much as the rest."""
+    located film (:func:`window_cell_targets`); lesion cells are weighted up to count as much
+    as the rest of the image."""
     pos = positions(canvas)
-    size = WINDOW // cells
-    offs = (np.arange(cells) + 0.5) * size
     target = np.zeros((len(pos) ** 2, cells, cells), np.float32)
     weight = np.zeros_like(target)
     if not row["findings"]:
         return target, weight
     for j, (y, x) in enumerate((y, x) for y in pos for x in pos):
-        if not mask[j]:
-            continue
-        cy, cx = np.meshgrid(y + offs, x + offs, indexing="ij")
-        inside = np.zeros((cells, cells), bool)
-        near = np.zeros((cells, cells), bool)
-        for f in row["findings"]:
-            dx, dy = np.abs(cx - f["x"]), np.abs(cy - f["y"])
-            inside |= (dx <= f["rx"]) & (dy <= f["ry"])
-            near |= (dx <= f["rx"] + size) & (dy <= f["ry"] + size)
-        target[j][inside] = 1.0
-        weight[j][inside] = 1.0
-        weight[j][~near] = 1.0
+        if mask[j]:
+            target[j], weight[j] = window_cell_targets(row["findings"], x, y, cells=cells)
     n_pos = target.sum()
     n_neg = ((weight > 0) & (target == 0)).sum()
     if n_pos:
@@ -127,18 +144,36 @@ def cell_targets(row: dict[str, Any], mask: np.ndarray, canvas: int, *, cells: i
 
 
 def build_head(k: int, *, dims: int = PCA_DIMS, hidden: int = HIDDEN, l2: float = 1e-4,
-               dropout: float = 0.3) -> Any:
-    """(k, 4, 4, dims) window maps + (k,) mask -> {"image": logit (1,), "windows": (k,)}."""
+               dropout: float = 0.3, lesion_hidden: int = 0) -> Any:
+    """(k, 4, 4, dims) window maps + (k,) mask -> {"image": logit (1,), "windows": (k,),
+    "cells": (k, 4, 4)}.
+
+    With ``lesion_hidden`` = 0, one branch ``dims -> hidden (ReLU) -> 1`` gives the cell logit,
+    which every loss trains. With ``lesion_hidden`` > 0 a second, lesion branch
+    ``dims -> lesion_hidden (ReLU) -> 1`` is added: the lesion losses ("windows", "cells")
+    train it alone, the image loss trains the cancer branch alone (the lesion logit enters the
+    image logit with its gradient stopped), and the cell logit is the sum of both. Pooled by
+    log-sum-exp, ``log sum exp(cancer + lesion)`` weighs every cell's cancer evidence by how
+    much it looks like a lesion: attention pooling, in one cell logit that the shipped graph
+    still computes as one hidden layer and one linear read-out (:func:`cell_weights`)."""
     import keras
     from keras import ops
 
     feats = keras.Input((k, 4, 4, dims), name="features")
     mask = keras.Input((k,), name="mask")
-    h = keras.layers.Dense(hidden, activation="relu", name="hidden",
-                           kernel_regularizer=keras.regularizers.L2(l2))(feats)
+    reg = keras.regularizers.L2(l2)
+    h = keras.layers.Dense(hidden, activation="relu", name="hidden", kernel_regularizer=reg)(feats)
     h = keras.layers.Dropout(dropout)(h)
-    cell = keras.layers.Dense(1, name="cam_conv", kernel_regularizer=keras.regularizers.L2(l2))(h)
-    win = keras.layers.Lambda(lambda t: ops.mean(t, axis=(2, 3, 4)), name="windows")(cell)
+    cell = keras.layers.Dense(1, name="cam_conv", kernel_regularizer=reg)(h)
+    lesion = cell
+    if lesion_hidden:
+        hl = keras.layers.Dense(lesion_hidden, activation="relu", name="hidden_lesion",
+                                kernel_regularizer=reg)(feats)
+        hl = keras.layers.Dropout(dropout)(hl)
+        lesion = keras.layers.Dense(1, name="lesion_conv", kernel_regularizer=reg)(hl)
+        held = keras.layers.Lambda(ops.stop_gradient, name="lesion_held")(lesion)
+        cell = keras.layers.Add(name="cell_sum")([cell, held])
+    win = keras.layers.Lambda(lambda t: ops.mean(t, axis=(2, 3, 4)), name="image_windows")(cell)
     r = TRAIN_POOL_R
 
     def pool(args: list[Any]) -> Any:
@@ -148,8 +183,28 @@ def build_head(k: int, *, dims: int = PCA_DIMS, hidden: int = HIDDEN, l2: float 
                 - ops.log(ops.maximum(ops.sum(m, axis=1, keepdims=True), 1.0))) / r
 
     image = keras.layers.Lambda(pool, name="image")([win, mask])
-    cells = keras.layers.Reshape((k, 4, 4), name="cells")(cell)
-    return keras.Model([feats, mask], {"image": image, "windows": win, "cells": cells})
+    windows = keras.layers.Lambda(lambda t: ops.mean(t, axis=(2, 3, 4)), name="windows")(lesion)
+    cells = keras.layers.Reshape((k, 4, 4), name="cells")(lesion)
+    return keras.Model([feats, mask], {"image": image, "windows": windows, "cells": cells})
+
+
+def cell_weights(models: list[Any]) -> dict[str, np.ndarray]:
+    """The cell logit of one head, or the mean of several, as one hidden layer and one linear
+    read-out: ``relu(x @ w_hidden + b_hidden) @ w_out + b_out``. Branches and ensemble members
+    are stacked side by side in the hidden layer."""
+    w_h, b_h, w_o, b_o = [], [], [], 0.0
+    for m in models:
+        for hid, out in (("hidden", "cam_conv"), ("hidden_lesion", "lesion_conv")):
+            if out not in {layer.name for layer in m.layers}:
+                continue
+            wh, bh = m.get_layer(hid).get_weights()
+            wo, bo = m.get_layer(out).get_weights()
+            w_h.append(wh)
+            b_h.append(bh)
+            w_o.append(wo[:, 0] / len(models))
+            b_o += float(bo[0]) / len(models)
+    return {"w_hidden": np.concatenate(w_h, axis=1), "b_hidden": np.concatenate(b_h),
+            "w_out": np.concatenate(w_o), "b_out": np.float32(b_o)}
 
 
 def _window_loss(y_true: Any, y_pred: Any) -> Any:
@@ -206,13 +261,13 @@ def _batches(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, targets: dic
 
 def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tuple, *,
              epochs: int, seed: int, lesion_weight: float, cell_weight: float = 0.0,
-             batch_size: int = 32) -> Any:
+             lesion_hidden: int = 0, batch_size: int = 32) -> Any:
     import keras
 
     keras.mixed_precision.set_dtype_policy("float32")  # whatever an earlier step left set
     keras.utils.set_random_seed(seed)
     y, w, tw, located, tc = arrays
-    model = build_head(masks.shape[1], dims=feats.shape[-1])
+    model = build_head(masks.shape[1], dims=feats.shape[-1], lesion_hidden=lesion_hidden)
     wi = w.copy()
     sel = np.zeros(len(w), bool)
     sel[idx] = True
@@ -235,17 +290,15 @@ def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tupl
     return model
 
 
-def predict_cells(model: Any, feats: np.ndarray, masks: np.ndarray, idx: np.ndarray
+def predict_cells(weights: dict[str, np.ndarray], feats: np.ndarray, idx: np.ndarray
                   ) -> np.ndarray:
-    """Cell logits ``(len(idx), k, 4, 4)`` (the head's per-cell output)."""
-    import keras
-
-    cells = keras.Model(model.inputs, model.get_layer("cam_conv").output)
+    """Cell logits ``(len(idx), k, 4, 4)`` of :func:`cell_weights` over the cached maps (the
+    arithmetic of the shipped graph's hidden layer and read-out)."""
     out = []
-    for s in range(0, len(idx), 32):
-        sel = idx[s:s + 32]
-        out.append(cells.predict({"features": np.asarray(feats[sel], np.float32),
-                                  "mask": masks[sel].astype(np.float32)}, verbose=0)[..., 0])
+    for s in range(0, len(idx), 64):
+        x = np.asarray(feats[idx[s:s + 64]], np.float32)
+        h = np.maximum(x @ weights["w_hidden"] + weights["b_hidden"], 0)
+        out.append(h @ weights["w_out"] + weights["b_out"])
     return np.concatenate(out)
 
 
@@ -256,58 +309,85 @@ def image_outputs(cells: np.ndarray, mask: np.ndarray, canvas: int) -> dict[str,
 
     run = cells[mask]
     logits = window_logits(run)
-    full = assemble_map(run, mask, canvas)
+    full = assemble_map(run, mask, canvas, edge_weight=EDGE_WEIGHT)
     x, y = heatmap_peak(full, canvas=canvas)
     return {"map_logits": {m: float(aggregate(logits[None, :], m)[0]) for m in METHODS},
             "peak": [round(x, 1), round(y, 1)]}
 
 
-def cross_validate(pack_dir: Path, feats_path: Path, work: Path, *, epochs: int = 20,
-                   lesion_weight: float = 1.0, cell_weight: float = 1.0, seed: int = 0,
-                   log: Any = print
-                   ) -> dict[str, Any]:
-    """Out-of-fold window maps of every development image, then the final head on all
-    development patients; writes ``stage2_results.json`` and ``stage2_head.weights.h5``."""
-    import keras
+DEFAULT_RECIPE = {"epochs": 20, "lesion_weight": 1.0, "cell_weight": 1.0, "lesion_hidden": 0,
+                  "members": 1}
 
-    keras.mixed_precision.set_dtype_policy("float32")
-    t0 = time.monotonic()
-    index = json.loads((pack_dir / "index.json").read_text())
-    canvas = int(index["canvas"])
+
+def fit_members(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tuple,
+                recipe: dict[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """``recipe["members"]`` heads (seeds ``seed``, ``seed + 1000``, ...), as one
+    :func:`cell_weights`."""
+    models = [fit_head(feats, masks, idx, arrays, epochs=recipe["epochs"], seed=seed + 1000 * m,
+                       lesion_weight=recipe["lesion_weight"], cell_weight=recipe["cell_weight"],
+                       lesion_hidden=recipe["lesion_hidden"])
+              for m in range(recipe["members"])]
+    return cell_weights(models)
+
+
+def projected_features(feats_path: Path, work: Path, masks: np.ndarray, dev: np.ndarray, *,
+                       seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, components, projected features): the 1024 stage-1 channels on their first
+    principal components (fitted on development images, no label), a quarter of the reading
+    and arithmetic per epoch. The projection is linear, so the shipped graph folds it into the
+    hidden layer. Reused when it is newer than the features."""
+    pca, out = work / "stage2_pca.npz", work / "wfeats_pca.npy"
+    if pca.is_file() and out.is_file() and pca.stat().st_mtime > feats_path.stat().st_mtime:
+        z = np.load(pca)
+        return z["mean"], z["components"], np.load(out, mmap_mode="r")
     raw = np.load(feats_path, mmap_mode="r")
-    masks = np.load(feats_path.with_suffix(".mask.npy"))
-    arrays = training_arrays(index, masks)
+    mean, comps = fit_pca(raw, masks, dev, seed=seed)
+    feats = project(raw, mean, comps, out)
+    np.savez(pca, mean=mean, components=comps)
+    return mean, comps, feats
+
+
+def out_of_fold(index: dict[str, Any], feats: np.ndarray, masks: np.ndarray, arrays: tuple,
+                recipe: dict[str, Any], *, seed: int, log: Any = print) -> dict[str, Any]:
+    """Every development image scored by the head trained on the other folds."""
+    t0 = time.monotonic()
+    canvas = int(index["canvas"])
     folds = np.array([r["fold"] for r in index["samples"]])
-    # The 1024 stage-1 channels are projected on their first principal components (fitted on
-    # development images, no label): a quarter of the reading and arithmetic per epoch. The
-    # projection is linear, so the shipped graph folds it into the hidden layer.
-    mean, comps = fit_pca(raw, masks, np.nonzero(folds >= 0)[0], seed=seed)
-    np.savez(work / "stage2_pca.npz", mean=mean, components=comps)
-    feats = project(raw, mean, comps, work / "wfeats_pca.npy")
-    log(f"projected on {comps.shape[1]} components ({time.monotonic() - t0:.0f} s)")
     predictions: dict[str, Any] = {}
     for k in sorted(set(folds[folds >= 0].tolist())):
         train_idx = np.nonzero((folds >= 0) & (folds != k))[0]
         val_idx = np.nonzero(folds == k)[0]
-        model = fit_head(feats, masks, train_idx, arrays, epochs=epochs, seed=seed + k,
-                         lesion_weight=lesion_weight, cell_weight=cell_weight)
-        cells = predict_cells(model, feats, masks, val_idx)
-        for i, c in zip(val_idx, cells, strict=True):
+        weights = fit_members(feats, masks, train_idx, arrays, recipe, seed + k)
+        for i, c in zip(val_idx, predict_cells(weights, feats, val_idx), strict=True):
             r = index["samples"][i]
             predictions[r["key"]] = {"source": "oof", "fold": int(folds[i]),
                                      **image_outputs(c, masks[i], canvas)}
         log(f"stage 2 (windows) fold {k}: {len(train_idx)} train, {len(val_idx)} out of fold "
             f"({time.monotonic() - t0:.0f} s)")
+    return predictions
+
+
+def cross_validate(pack_dir: Path, feats_path: Path, work: Path, *,
+                   recipe: dict[str, Any] | None = None, seed: int = 0, log: Any = print
+                   ) -> dict[str, Any]:
+    """Out-of-fold window maps of every development image, then the final head on all
+    development patients; writes ``stage2_results.json`` and ``stage2_head.npz`` (the
+    :func:`cell_weights` the shipped graph is built from)."""
+    recipe = {**DEFAULT_RECIPE, **(recipe or {})}
+    t0 = time.monotonic()
+    index = json.loads((pack_dir / "index.json").read_text())
+    masks = np.load(feats_path.with_suffix(".mask.npy"))
+    arrays = training_arrays(index, masks)
+    folds = np.array([r["fold"] for r in index["samples"]])
     dev_idx = np.nonzero(folds >= 0)[0]
-    final = fit_head(feats, masks, dev_idx, arrays, epochs=epochs, seed=seed + 100,
-                     lesion_weight=lesion_weight, cell_weight=cell_weight)
-    final.save_weights(str(work / "stage2_head.weights.h5"))
+    _, comps, feats = projected_features(feats_path, work, masks, dev_idx, seed=seed)
+    log(f"projected on {comps.shape[1]} components ({time.monotonic() - t0:.0f} s)")
+    predictions = out_of_fold(index, feats, masks, arrays, recipe, seed=seed, log=log)
+    final = fit_members(feats, masks, dev_idx, arrays, recipe, seed + 100)
+    np.savez(work / "stage2_head.npz", **final)
     results = {"recipe": "two-stage", "layout": "windows", "window": WINDOW, "stride": STRIDE,
-               "epochs": epochs, "lesion_weight": lesion_weight, "cell_weight": cell_weight,
-               "hidden": HIDDEN,
-               "pca_dims": int(comps.shape[1]),
+               **recipe, "hidden": HIDDEN, "pca_dims": int(comps.shape[1]),
                "seed": seed, "seconds": round(time.monotonic() - t0),
                "cv_folds": int(folds.max()) + 1, "predictions": predictions}
     (work / "stage2_results.json").write_text(json.dumps(results))
     return results
-

@@ -58,32 +58,32 @@ def build_shipped_model(stage1_weights: Path, head_weights: Path, *, canvas: int
     return _with_cell_head(backbone.input, h, kernel, bias, "densenet121_two_stage")
 
 
-def build_shipped_windows_model(stage1_weights: Path, head_weights: Path, pca: Path) -> Any:
+def build_shipped_windows_model(stage1_weights: Path, head: Path, pca: Path) -> Any:
     """window (n, 128, 128, 1) in [0, 1] -> [score (n, 1), hidden cell map (n, 4, 4, H)].
 
     The stage-1 patch network, then the stage-2 hidden layer per cell (its output is the feature
-    map the app reads) and GlobalAveragePooling -> Dense(1) -> sigmoid with the stage-2 cell
-    layer's weights, so ``features @ w + b`` are the cell logits and their mean the window's."""
+    map the app reads) and GlobalAveragePooling -> Dense(1) -> sigmoid with the stage-2 read-out
+    (``head``: the :func:`core.training.stage2_windows.cell_weights` file, every branch and
+    ensemble member side by side), so ``features @ w + b`` are the cell logits and their mean
+    the window's."""
     import keras
 
-    from core.inference.windows import WINDOW, positions
+    from core.inference.windows import WINDOW
     from core.training.model import build_patch_model
-    from core.training.stage2_windows import build_head
 
     patch = build_patch_model(patch=WINDOW, dropout=0.2)
     patch.load_weights(str(stage1_weights))
     projection = np.load(pca)
     mean, comps = projection["mean"], projection["components"]
-    head = build_head(len(positions(CANVAS)) ** 2, dims=comps.shape[1])
-    head.load_weights(str(head_weights))
-    w_h, b_h = head.get_layer("hidden").get_weights()
-    kernel, bias = head.get_layer("cam_conv").get_weights()
+    cells = np.load(head)
+    w_h, b_h = cells["w_hidden"], cells["b_hidden"]
     base = patch.get_layer("features").output
     hidden = keras.layers.Dense(w_h.shape[1], activation="relu", name="hidden")
     h = hidden(base)
     # The head learnt on (x - mean) @ comps: folded into one 1024 -> H layer.
     hidden.set_weights([comps @ w_h, b_h - mean @ comps @ w_h])
-    return _with_cell_head(patch.input, h, kernel, bias, "densenet121_two_stage_windows")
+    return _with_cell_head(patch.input, h, cells["w_out"], np.asarray(cells["b_out"]),
+                           "densenet121_two_stage_windows")
 
 
 def _with_cell_head(inp: Any, h: Any, kernel: np.ndarray, bias: np.ndarray, name: str) -> Any:
@@ -126,13 +126,15 @@ def choose(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
             "threshold": float(threshold), "oof": oof, "oof_p": p}
 
 
-def ddsm_oof_localisation(results: dict[str, Any], index: dict[str, Any]) -> dict[str, Any]:
-    """Share of out-of-fold DDSM heatmap peaks inside the lesion box (canvas coordinates)."""
+def ddsm_oof_localisation(results: dict[str, Any], index: dict[str, Any],
+                          fold: int | None = None) -> dict[str, Any]:
+    """Share of out-of-fold DDSM heatmap peaks inside the lesion box (canvas coordinates), of
+    every development fold or of one."""
     rows = {r["key"]: r for r in index["samples"]}
     hits = total = 0
     for k, v in results["predictions"].items():
         r = rows[k]
-        if r["dataset"] != "ddsm" or not r["findings"]:
+        if r["dataset"] != "ddsm" or not r["findings"] or fold not in (None, r["fold"]):
             continue
         total += 1
         px, py = v["peak"]
@@ -167,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.training import two_stage_steps as steps
 
     p = argparse.ArgumentParser(description="Two-stage training (lesions, then cancer).")
-    p.add_argument("step", choices=["pack", "gates", "stage1", "features", "hard", "stage2",
-                                    "finish", "all"])
+    p.add_argument("step", choices=["pack", "gates", "stage1", "features", "hard", "cells",
+                                    "stage2", "finish", "all"])
     p.add_argument("--data", type=Path, action="append", default=None)
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--out", type=Path, default=None)
@@ -177,6 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage2-epochs", type=int, default=20)
     p.add_argument("--hard-epochs", type=int, default=5,
                    help="stage 1b: epochs of fine-tuning on mined hard negatives (0: none)")
+    p.add_argument("--cell-epochs", type=int, default=0,
+                   help="stage 1c: epochs of fine-tuning with a loss per cell (0: none)")
+    p.add_argument("--cell-holdout-fold", type=int, default=0,
+                   help="stage 1c leaves this development fold's films out, so that their "
+                        "out-of-fold heatmaps measure it honestly (-1: none)")
+    p.add_argument("--lesion-branch", type=int, default=0,
+                   help="windows layout: width of a separate lesion branch that the lesion "
+                        "losses train and whose logit weighs the cancer branch's cells (0: one "
+                        "branch for every loss)")
+    p.add_argument("--members", type=int, default=1,
+                   help="windows layout: stage-2 heads averaged (different seeds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layout", choices=["windows", "canvas"], default="windows",
                    help="stage 2 over overlapping 128x128 windows (v2b, default) or the stage-1 "
@@ -193,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     order = ["pack", "gates", "stage1", "features", "stage2", "finish"]
     if a.layout == "windows" and a.hard_epochs > 0:
-        order = ["pack", "gates", "stage1", "features", "hard", "features", "stage2", "finish"]
+        order = ["pack", "gates", "stage1", "features", "hard", "cells", "features", "stage2",
+                 "finish"]
     for step in order if a.step == "all" else [a.step]:
         print(f"== {step} ({time.monotonic() - t0:.0f} s)", flush=True)
         steps.run_step(step, a, hardware=hardware)
@@ -206,7 +220,7 @@ def manifest_base(*, model_id: str, chosen: dict[str, Any], index: dict[str, Any
     base = _manifest_common(model_id=model_id, chosen=chosen, index=index, cv=cv,
                             training=training)
     if layout == "windows":
-        from core.inference.windows import STRIDE, WINDOW
+        from core.inference.windows import EDGE_WEIGHT, STRIDE, WINDOW
 
         base.update({
             "architecture": (
@@ -215,11 +229,11 @@ def manifest_base(*, model_id: str, chosen: dict[str, Any], index: dict[str, Any
                 " on breast tissue; per 32-pixel cell a 1x1 layer to 32 channels with ReLU and"
                 " one to a logit (stage 2, trained on the cancer labels with lesion losses per"
                 " window and per cell); a window's logit is the mean of its 16 cells, the image"
-                " logit pools the window logits; the heatmap averages the cells of overlapping"
-                " windows"),
+                " logit pools the window logits; the heatmap is the weighted mean of the cells of"
+                f" overlapping windows (border cells {EDGE_WEIGHT}, inner cells 1)"),
             "input_size": WINDOW, "patches": None,
             "layout": {"kind": "windows", "window": WINDOW, "stride": STRIDE,
-                       "tissue_level": 0.08},
+                       "tissue_level": 0.08, "edge_weight": EDGE_WEIGHT},
             "scale": "breast crop (skin line kept) stretched to a square canvas, cut into "
                      "overlapping windows"})
     return base

@@ -61,12 +61,16 @@ def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
             extract_window_features(pack, work / "stage1.weights.h5", feats)
     elif step == "hard":
         _hard(work, pack, a)
+    elif step == "cells":
+        _cells(work, pack, a)
     elif step == "stage2" and a.layout == "windows":
         from core.training.stage2_windows import cross_validate as cross_validate_windows
 
         if not (work / "stage2_results.json").is_file():
-            cross_validate_windows(pack, work / "wfeats.npy", work, epochs=a.stage2_epochs,
-                                   seed=a.seed)
+            cross_validate_windows(pack, work / "wfeats.npy", work, seed=a.seed,
+                                   recipe={"epochs": a.stage2_epochs,
+                                           "lesion_hidden": a.lesion_branch,
+                                           "members": a.members})
     elif step == "features":
         from core.training.stage2 import extract_features
 
@@ -112,6 +116,33 @@ def _hard(work: Path, pack: Path, a: argparse.Namespace) -> None:
         f.unlink()
 
 
+def _cells(work: Path, pack: Path, a: argparse.Namespace) -> None:
+    """Stage 1c: fine-tune stage 1 (1b) with a loss per cell of its 4x4 map
+    (:mod:`core.training.stage1_cells`); the weights before it are kept in ``before_cells``
+    and the window features are dropped so that the next ``features`` step reads them with
+    stage 1c."""
+    import shutil
+
+    log = work / "stage1_log.json"
+    if a.cell_epochs <= 0 or (log.is_file() and "cell_finetune" in json.loads(log.read_text())):
+        return
+    from core.training.stage1_cells import finetune_cells
+
+    before = work / "before_cells"
+    before.mkdir(exist_ok=True)
+    if not (before / "stage1.weights.h5").is_file():
+        shutil.copy2(work / "stage1.weights.h5", before / "stage1.weights.h5")
+        shutil.copy2(log, before / "stage1_log.json")
+    tune = work / "cells"
+    finetune_cells(pack, tune, before / "stage1.weights.h5", work / "hard" / "hard_negatives.json",
+                   epochs=a.cell_epochs, seed=a.seed,
+                   exclude_fold=None if a.cell_holdout_fold < 0 else a.cell_holdout_fold)
+    shutil.copy2(tune / "stage1.weights.h5", work / "stage1.weights.h5")
+    shutil.copy2(tune / "stage1_log.json", log)
+    for f in work.glob("wfeats*"):
+        f.unlink()
+
+
 def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
            layout: str = "windows") -> dict[str, Any]:
     """Export, evaluate once on the held-out patients, write manifest and card."""
@@ -145,6 +176,10 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
     chosen = choose(results, index)
     cv = cv_report(chosen, int(index["canvas"]))
     cv["ddsm_localisation_oof"] = ddsm_oof_localisation(results, index)
+    unseen = (stage1.get("cell_finetune") or {}).get("excluded_fold")
+    if unseen is not None:
+        cv["ddsm_localisation_oof_unseen_by_stage1c"] = {
+            "fold": unseen, **ddsm_oof_localisation(results, index, fold=unseen)}
     dev_patients = sorted({r["patient_id"] for r in index["samples"] if r["fold"] >= 0})
     training = {
         "recipe": "two-stage", "stage1": {k: v for k, v in stage1.items() if k != "epochs"},
@@ -157,6 +192,7 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
         "code_commit": _commit(), "python": platform.python_version(),
         "seconds": round(sum(e["seconds"] for e in stage1["epochs"])
                          + sum(e["seconds"] for e in stage1.get("hard_epochs", []))
+                         + sum(e["seconds"] for e in stage1.get("cell_epochs", []))
                          + results["seconds"])}
     if layout == "windows":
         from core.training.window_features import stage1_report_windows
@@ -174,8 +210,7 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
     keras.mixed_precision.set_dtype_policy("float32")
     if layout == "windows":
         model = build_shipped_windows_model(work / "stage1.weights.h5",
-                                            work / "stage2_head.weights.h5",
-                                            work / "stage2_pca.npz")
+                                            work / "stage2_head.npz", work / "stage2_pca.npz")
     else:
         model = build_shipped_model(work / "stage1.weights.h5",
                                     work / "stage2_head.weights.h5", canvas=int(index["canvas"]))

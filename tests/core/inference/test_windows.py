@@ -48,6 +48,21 @@ def test_the_map_averages_overlapping_windows_and_never_peaks_outside_them():
     assert window_logits(cells).tolist() == [1.0, 3.0]
 
 
+def test_border_cells_weigh_less_where_windows_overlap():
+    mask = np.zeros(49, bool)
+    mask[[0, 1]] = True  # windows at x 0-128 and 64-192: canvas cells 2 and 3 are shared
+    cells = np.stack([np.full((4, 4), 1.0), np.full((4, 4), 3.0)])
+    full = assemble_map(cells, mask, 512, edge_weight=0.1)
+    # canvas column 2: the first window's inner column (1) and the second's border (0.1)
+    assert full[1, 2] == pytest.approx((1.0 * 1 + 3.0 * 0.1) / 1.1)
+    # canvas column 3: the first window's border column and the second's inner one
+    assert full[1, 3] == pytest.approx((1.0 * 0.1 + 3.0 * 1) / 1.1)
+    # a cell only one window covers keeps its value, whatever its weight
+    assert full[0, 0] == 1.0 and full[1, 5] == 3.0
+    # weight 1 is the plain mean
+    assert assemble_map(cells, mask, 512, edge_weight=1.0)[1, 2] == pytest.approx(2.0)
+
+
 def _breast_image(seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     img = np.zeros((700, 500), np.float32)
@@ -84,7 +99,10 @@ def test_the_classifier_runs_breast_windows_and_pools_their_logits(tiny_windows_
     expected = float(aggregate(window_logits(cells)[None, :], "max")[0])
     assert pred.image_logit == pytest.approx(expected, abs=1e-4)
     assert pred.heatmap.shape == (CANVAS // 32, CANVAS // 32)
-    np.testing.assert_allclose(pred.heatmap, assemble_map(cells, mask, CANVAS), atol=1e-4)
+    np.testing.assert_allclose(pred.heatmap, assemble_map(cells, mask, CANVAS, edge_weight=0.1),
+                               atol=1e-4)
+    # the manifest's border weight is the one used: the plain mean differs
+    assert np.abs(pred.heatmap - assemble_map(cells, mask, CANVAS)).max() > 1e-3
 
 
 def test_a_mirrored_breast_scores_the_same_and_its_peak_mirrors(tiny_windows_dir):

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.training.stage2_windows import build_head, fit_head, predict_cells, window_targets
+from core.training.stage2_windows import (
+    build_head,
+    cell_weights,
+    fit_head,
+    predict_cells,
+    window_targets,
+)
 
 K = 49
 
@@ -65,7 +71,7 @@ def _learn_a_planted_signal() -> None:
     train, test = np.arange(64), np.arange(64, n)
     model = fit_head(feats, masks, train, arrays, epochs=8, seed=0, lesion_weight=1.0,
                      batch_size=16)
-    cells = predict_cells(model, feats, masks, test)
+    cells = predict_cells(cell_weights([model]), feats, test)
     z = cells.reshape(len(test), SMALL, -1).mean(axis=2).max(axis=1)
     from core.metrics import roc_auc
 
@@ -85,24 +91,82 @@ def test_the_shipped_window_graph_folds_the_projection_into_the_head(tmp_path):
     patch = build_patch_model(patch=128, dropout=0.2)
     patch.save_weights(str(tmp_path / "stage1.weights.h5"))
     dims = 8
-    head = build_head(K, dims=dims)
+    head = build_head(K, dims=dims, lesion_hidden=4)
     rng = np.random.default_rng(3)
     head.set_weights([rng.normal(scale=0.3, size=w.shape).astype(np.float32)
                       for w in head.get_weights()])
-    head.save_weights(str(tmp_path / "head.weights.h5"))
+    np.savez(tmp_path / "head.npz", **cell_weights([head]))
     comps, _ = np.linalg.qr(rng.normal(size=(1024, dims)))
     mean = rng.normal(scale=0.1, size=1024)
     np.savez(tmp_path / "pca.npz", mean=mean.astype(np.float32),
              components=comps.astype(np.float32))
     shipped = build_shipped_windows_model(tmp_path / "stage1.weights.h5",
-                                          tmp_path / "head.weights.h5", tmp_path / "pca.npz")
+                                          tmp_path / "head.npz", tmp_path / "pca.npz")
     x = rng.random((2, 128, 128, 1)).astype(np.float32)
     _, hidden = shipped.predict(x, verbose=0)
     kernel, bias = shipped.get_layer("logit").get_weights()
     app_cells = hidden @ kernel[:, 0] + bias[0]
     raw = patch.predict(x, verbose=0)[1]
     z = ((raw - mean) @ comps).astype(np.float32)
-    w_h, b_h = head.get_layer("hidden").get_weights()
-    w_c, b_c = head.get_layer("cam_conv").get_weights()
-    expected = np.maximum(z @ w_h + b_h, 0) @ w_c[:, 0] + b_c[0]
+    expected = 0.0
+    for hid, out in (("hidden", "cam_conv"), ("hidden_lesion", "lesion_conv")):
+        w_h, b_h = head.get_layer(hid).get_weights()
+        w_c, b_c = head.get_layer(out).get_weights()
+        expected = expected + np.maximum(z @ w_h + b_h, 0) @ w_c[:, 0] + b_c[0]
     np.testing.assert_allclose(app_cells, expected, rtol=1e-3, atol=1e-3)
+
+
+def _random_head(seed: int, **kw):
+    import keras
+
+    keras.mixed_precision.set_dtype_policy("float32")
+    keras.utils.set_random_seed(seed)
+    head = build_head(SMALL, dims=16, **kw)
+    rng = np.random.default_rng(seed)
+    head.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
+                      for w in head.get_weights()])
+    return head
+
+
+def test_the_cell_logit_sums_both_branches_and_averages_ensemble_members():
+    import keras
+
+    a, b = _random_head(1, lesion_hidden=8), _random_head(2, lesion_hidden=8)
+    feats = np.random.default_rng(0).normal(size=(3, SMALL, 4, 4, 16)).astype(np.float32)
+    x = {"features": feats, "mask": np.ones((3, SMALL), np.float32)}
+
+    def total(head):
+        return keras.Model(head.inputs, head.get_layer("cell_sum").output).predict(
+            x, verbose=0)[..., 0]
+
+    idx = np.arange(3)
+    np.testing.assert_allclose(predict_cells(cell_weights([a]), feats, idx), total(a),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(predict_cells(cell_weights([a, b]), feats, idx),
+                               (total(a) + total(b)) / 2, rtol=1e-4, atol=1e-4)
+    # the lesion outputs are the lesion branch alone
+    lesion = keras.Model(a.inputs, a.get_layer("lesion_conv").output).predict(x, verbose=0)
+    np.testing.assert_allclose(a.predict(x, verbose=0)["cells"], lesion[..., 0], rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_the_image_loss_never_trains_the_lesion_branch():
+    import tensorflow as tf
+
+    head = _random_head(4, lesion_hidden=8)
+    feats = np.random.default_rng(1).normal(size=(2, SMALL, 4, 4, 16)).astype(np.float32)
+    x = {"features": tf.constant(feats), "mask": tf.ones((2, SMALL))}
+    lesion_vars = [v for n in ("hidden_lesion", "lesion_conv")
+                   for v in head.get_layer(n).trainable_variables]
+    cancer_vars = [v for n in ("hidden", "cam_conv")
+                   for v in head.get_layer(n).trainable_variables]
+    with tf.GradientTape(persistent=True) as tape:
+        out = head(x, training=False)
+        image = tf.reduce_sum(out["image"])
+        cells = tf.reduce_sum(out["cells"])
+    assert all(g is None or float(tf.reduce_max(tf.abs(g))) == 0
+               for g in tape.gradient(image, lesion_vars))
+    assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0
+               for g in tape.gradient(image, cancer_vars))
+    assert all(g is None or float(tf.reduce_max(tf.abs(g))) == 0
+               for g in tape.gradient(cells, cancer_vars))

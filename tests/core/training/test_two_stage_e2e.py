@@ -13,7 +13,7 @@ from core.imaging import open_image
 from core.inference.classifier import Classifier
 from core.inference.manifest import load_manifest
 from core.inference.windows import cut_windows
-from core.training.stage2_windows import build_head, predict_cells
+from core.training.stage2_windows import predict_cells
 from tests.conftest import FIXTURES
 
 
@@ -24,7 +24,8 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     work = tmp_path / "work"
     code = main(["train", "--out", str(out), "--work", str(work), "--epochs", "1",
                  "--data", str(FIXTURES / "rsna"), "--data", str(FIXTURES / "mias"),
-                 "--data", str(FIXTURES / "ddsm"), "--seed", "1", "--gate-scale", "0.1"])
+                 "--data", str(FIXTURES / "ddsm"), "--seed", "1", "--gate-scale", "0.1",
+                 "--cell-epochs", "1", "--cell-holdout-fold", "-1"])
     printed = capsys.readouterr().out
     assert code == 0, printed
     manifest = load_manifest(out)  # every file's hash checked
@@ -39,6 +40,11 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     assert data["training"]["stage1"]["heldout_patches"] > 0
     card = (out / "MODEL_CARD.md").read_text()
     assert "## Stage 1: what a lesion looks like" in card and "## Gates" in card
+    # stage 1b then stage 1c ran, each from the one before, and the card says so
+    stage1 = data["training"]["stage1"]
+    assert stage1["hard_negative_finetune"] and stage1["cell_finetune"]["epochs"] == 1
+    assert stage1["before_cells_heldout_patch_auc"] is not None
+    assert "Stage 1b, hard negatives" in card and "Stage 1c, a loss per cell" in card
     # no test patient was trained on, in either stage
     pack = json.loads((work / "pack" / "index.json").read_text())
     test_patients = {r["patient_id"] for r in pack["samples"] if r["fold"] < 0}
@@ -46,10 +52,9 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     # the shipped ONNX model gives the head's cell logits over the cached stage-1 windows
     feats = np.load(work / "wfeats_pca.npy", mmap_mode="r")
     masks = np.load(work / "wfeats.mask.npy")
-    head = build_head(masks.shape[1], dims=feats.shape[-1])
-    head.load_weights(str(work / "stage2_head.weights.h5"))
+    head = dict(np.load(work / "stage2_head.npz"))
     i = next(i for i, r in enumerate(pack["samples"]) if r["dataset"] == "rsna")
-    cached = predict_cells(head, feats, masks, np.array([i]))[0][masks[i]]
+    cached = predict_cells(head, feats, np.array([i]))[0][masks[i]]
     from PIL import Image
 
     canvas = np.asarray(Image.open(work / "pack" / pack["samples"][i]["file"]).convert("L"),
