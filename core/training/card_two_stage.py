@@ -62,13 +62,20 @@ def _stage1(tr: dict[str, Any]) -> list[str]:
     ]
 
 
+def _finetune_curve(eps: list[dict[str, Any]], stage: str, last: bool) -> tuple[float, str]:
+    """(seconds, the "after, by epoch" line) of a stage-1 fine-tune's epochs."""
+    curve = ", ".join(f"{e['epoch']}: {e['heldout_patch_auc_eval_mode']:.3f}" for e in eps)
+    tail = f"; the patch AUC above is stage {stage}'s." if last else "."
+    return (sum(e["seconds"] for e in eps),
+            f"  after, by epoch (eval mode): {curve or 'n/a'}{tail}")
+
+
 def _stage1b(s1: dict[str, Any]) -> list[str]:
     hn = s1.get("hard_negative_finetune")
     if not hn:
         return []
     eps = s1.get("hard_epochs", [])
-    secs = sum(e["seconds"] for e in eps)
-    curve = ", ".join(f"{e['epoch']}: {e['heldout_patch_auc_eval_mode']:.3f}" for e in eps)
+    secs, after = _finetune_curve(eps, "1b", last="cell_finetune" not in s1)
     base = s1.get("base_heldout_patch_auc")
     return [
         f"- Stage 1b, hard negatives: {hn['mined']} windows mined ({hn['from']}; the"
@@ -76,7 +83,7 @@ def _stage1b(s1: dict[str, Any]) -> list[str]:
         f" random-tissue patches (jitter +-{hn['jitter_px']:.0f} px, augmented); {len(eps)}"
         f" epochs at learning rate {hn['learning_rate']}, {secs:.0f} s. Held-out patch AUC"
         f" before: {base:.3f}" if base is not None else "- Stage 1b: before: n/a",
-        f"  after, by epoch (eval mode): {curve or 'n/a'}; the patch AUC above is stage 1b's.",
+        after,
     ]
 
 
@@ -85,8 +92,7 @@ def _stage1c(s1: dict[str, Any]) -> list[str]:
     if not cf:
         return []
     eps = s1.get("cell_epochs", [])
-    secs = sum(e["seconds"] for e in eps)
-    curve = ", ".join(f"{e['epoch']}: {e['heldout_patch_auc_eval_mode']:.3f}" for e in eps)
+    secs, after = _finetune_curve(eps, "1c", last=True)
     before = s1.get("before_cells_heldout_patch_auc")
     left_out = cf.get("excluded_fold")
     return [
@@ -98,7 +104,7 @@ def _stage1c(s1: dict[str, Any]) -> list[str]:
            else "") + ".",
         f"  Held-out patch AUC before: {before:.3f}" if before is not None
         else "  Held-out patch AUC before: n/a",
-        f"  after, by epoch (eval mode): {curve or 'n/a'}; the patch AUC above is stage 1c's.",
+        after,
     ]
 
 

@@ -143,14 +143,37 @@ def build_trainer(*, learning_rate: float, steps: int, warmup: int, weight_decay
 
     patch_model = build_patch_model(dropout=0.2)
     trainer = logit_submodel(patch_model)
+    trainer.compile(optimizer=adamw_warmup_cosine(learning_rate=learning_rate, steps=steps,
+                                                  warmup=warmup, weight_decay=weight_decay),
+                    loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    return patch_model, trainer
+
+
+def adamw_warmup_cosine(*, learning_rate: float, steps: int, warmup: int, weight_decay: float
+                        ) -> Any:
+    """AdamW, a linear warm-up to ``learning_rate`` then cosine decay, global clip norm 1."""
+    import keras
+
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=learning_rate * 0.01, decay_steps=max(1, steps - warmup),
         warmup_target=learning_rate, warmup_steps=warmup, alpha=0.02)
-    trainer.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
-                                         global_clipnorm=1.0),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    return patch_model, trainer
+    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
+                                  global_clipnorm=1.0)
+
+
+def finetune_setup(pack: Path, work: Path, *, seed: int
+                   ) -> tuple[dict[str, Any], np.ndarray, list[int], list[int]]:
+    """What every stage-1 fine-tune starts with: TensorFlow in mixed bfloat16, the seed, the
+    pack's canvases and the development films (located, normals)."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(seed)
+    work.mkdir(parents=True, exist_ok=True)
+    index, canvases = load_pack(pack / "index.json")
+    located, normals = film_rows(index, test=False)
+    return index, canvases, located, normals
 
 
 def patch_auc(trainer: Any, x: np.ndarray, y: np.ndarray) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from core.inference.windows import WINDOW
-from core.training.pack_io import load_pack
 from core.training.stage1 import (
     TISSUE_LEVEL,
     _cut,
-    film_rows,
+    adamw_warmup_cosine,
+    finetune_setup,
     heldout_patches,
     lesions_of,
     patch_auc,
@@ -100,13 +99,9 @@ def cell_trainer(patch_model: Any, *, learning_rate: float, steps: int,
     cells = patch_model.get_layer("logit")(feats)
     cells = keras.layers.Reshape((4, 4), name="cell_logits", dtype="float32")(cells)
     trainer = keras.Model(patch_model.input, cells)
-    warmup = min(50, steps // 10)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=learning_rate * 0.01, decay_steps=max(1, steps - warmup),
-        warmup_target=learning_rate, warmup_steps=warmup, alpha=0.02)
-    trainer.compile(optimizer=keras.optimizers.AdamW(learning_rate=schedule,
-                                                     weight_decay=weight_decay,
-                                                     global_clipnorm=1.0),
+    trainer.compile(optimizer=adamw_warmup_cosine(learning_rate=learning_rate, steps=steps,
+                                                  warmup=min(50, steps // 10),
+                                                  weight_decay=weight_decay),
                     loss=_window_loss)
     return trainer
 
@@ -116,16 +111,9 @@ def finetune_cells(pack: Path, work: Path, start_weights: Path, hard_path: Path 
                    batch_size: int = 32, seed: int = 0, log: Any = print) -> dict[str, Any]:
     """Fine-tune stage 1 with a loss per cell; writes ``stage1.weights.h5`` and
     ``stage1_log.json`` into ``work`` (resumable by epoch)."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
     from core.training.model import build_patch_model, logit_submodel
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    keras.utils.set_random_seed(seed)
-    work.mkdir(parents=True, exist_ok=True)
-    index, canvases = load_pack(pack / "index.json")
-    located, normals = film_rows(index, test=False)
+    index, canvases, located, normals = finetune_setup(pack, work, seed=seed)
     if exclude_fold is not None:
         located = [i for i in located if index["samples"][i]["fold"] != exclude_fold]
         normals = [i for i in normals if index["samples"][i]["fold"] != exclude_fold]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,11 @@ from typing import Any
 import numpy as np
 
 from core.inference.windows import WINDOW, positions
-from core.training.pack_io import load_pack
 from core.training.stage1 import (
     _cut,
     augment_patches,
     build_trainer,
-    film_rows,
+    finetune_setup,
     heldout_patches,
     lesions_of,
     patch_auc,
@@ -68,14 +66,7 @@ def finetune(pack: Path, work: Path, start_weights: Path, feats_path: Path, *, e
              jitter: float = 16.0, log: Any = print) -> dict[str, Any]:
     """Fine-tune stage 1 with mined hard negatives; writes ``stage1.weights.h5`` and
     ``stage1_log.json`` into ``work`` (resumable by epoch)."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    keras.utils.set_random_seed(seed)
-    work.mkdir(parents=True, exist_ok=True)
-    index, canvases = load_pack(pack / "index.json")
-    located, normals = film_rows(index, test=False)
+    index, canvases, located, normals = finetune_setup(pack, work, seed=seed)
     n_lesions = len(lesions_of(index, located))
     per_epoch = n_lesions * 4
     steps = epochs * math.ceil(per_epoch / batch_size)

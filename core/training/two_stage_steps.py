@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,52 +94,47 @@ def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
 
 def _hard(work: Path, pack: Path, a: argparse.Namespace) -> None:
     """Stage 1b: fine-tune stage 1 on its hard negatives, mined from the window features of
-    stage 1; the stage-1 weights are kept as ``stage1_base.weights.h5`` and the window
-    features are dropped so that the next ``features`` step reads them with stage 1b."""
-    import shutil
-
-    log = work / "stage1_log.json"
-    if log.is_file() and "hard_negative_finetune" in json.loads(log.read_text()):
+    stage 1 (:mod:`core.training.stage1_hard`)."""
+    if a.hard_epochs <= 0:
         return
     from core.training.stage1_hard import finetune
 
-    base = work / "base"
-    base.mkdir(exist_ok=True)
-    if not (base / "stage1.weights.h5").is_file():
-        shutil.copy2(work / "stage1.weights.h5", base / "stage1.weights.h5")
-        shutil.copy2(log, base / "stage1_log.json")
-    tune = work / "hard"
-    finetune(pack, tune, base / "stage1.weights.h5", work / "wfeats.npy",
-             epochs=a.hard_epochs, seed=a.seed)
-    shutil.copy2(tune / "stage1.weights.h5", work / "stage1.weights.h5")
-    shutil.copy2(tune / "stage1_log.json", log)
-    for f in work.glob("wfeats*"):
-        f.unlink()
+    _fine_tune_stage1(work, "hard_negative_finetune", "base", "hard", lambda start: finetune(
+        pack, work / "hard", start, work / "wfeats.npy", epochs=a.hard_epochs, seed=a.seed))
 
 
 def _cells(work: Path, pack: Path, a: argparse.Namespace) -> None:
     """Stage 1c: fine-tune stage 1 (1b) with a loss per cell of its 4x4 map
-    (:mod:`core.training.stage1_cells`); the weights before it are kept in ``before_cells``
-    and the window features are dropped so that the next ``features`` step reads them with
-    stage 1c."""
-    import shutil
-
-    log = work / "stage1_log.json"
-    if a.cell_epochs <= 0 or (log.is_file() and "cell_finetune" in json.loads(log.read_text())):
+    (:mod:`core.training.stage1_cells`)."""
+    if a.cell_epochs <= 0:
         return
     from core.training.stage1_cells import finetune_cells
 
-    before = work / "before_cells"
+    holdout = None if a.cell_holdout_fold < 0 else a.cell_holdout_fold
+    _fine_tune_stage1(work, "cell_finetune", "before_cells", "cells", lambda start: finetune_cells(
+        pack, work / "cells", start, work / "hard" / "hard_negatives.json",
+        epochs=a.cell_epochs, seed=a.seed, exclude_fold=holdout))
+
+
+def _fine_tune_stage1(work: Path, done_key: str, keep: str, tune: str,
+                      train: Callable[[Path], Any]) -> None:
+    """Run one stage-1 fine-tune unless the log says it is done: the weights before it are
+    kept in ``work/keep``, ``train`` starts from them and writes into ``work/tune``, whose
+    weights and log then become the work folder's, and the window features are dropped so
+    that the next ``features`` step reads them with the new network."""
+    import shutil
+
+    log = work / "stage1_log.json"
+    if log.is_file() and done_key in json.loads(log.read_text()):
+        return
+    before = work / keep
     before.mkdir(exist_ok=True)
     if not (before / "stage1.weights.h5").is_file():
         shutil.copy2(work / "stage1.weights.h5", before / "stage1.weights.h5")
         shutil.copy2(log, before / "stage1_log.json")
-    tune = work / "cells"
-    finetune_cells(pack, tune, before / "stage1.weights.h5", work / "hard" / "hard_negatives.json",
-                   epochs=a.cell_epochs, seed=a.seed,
-                   exclude_fold=None if a.cell_holdout_fold < 0 else a.cell_holdout_fold)
-    shutil.copy2(tune / "stage1.weights.h5", work / "stage1.weights.h5")
-    shutil.copy2(tune / "stage1_log.json", log)
+    train(before / "stage1.weights.h5")
+    shutil.copy2(work / tune / "stage1.weights.h5", work / "stage1.weights.h5")
+    shutil.copy2(work / tune / "stage1_log.json", log)
     for f in work.glob("wfeats*"):
         f.unlink()
 
