@@ -22,7 +22,7 @@ CELL = 32  # canvas pixels per cell of a window's 4x4 feature map
 TISSUE_LEVEL = 0.08  # canvas grey level (in [0, 1]) above which a pixel counts as breast
 # Weight of a window's border cells when overlapping windows are averaged into the map (its
 # inner cells weigh 1): border cells see the least context. Chosen out of fold on the
-# development films (docs/model.md): 0.1 put the peak in the DDSM box 0.5-3.7 points more
+# development films (docs/model.md): 0.1 put the peak in the DDSM box 0.4-3.7 points more
 # often than the plain mean. Manifests that do not name it keep the plain mean (1.0).
 EDGE_WEIGHT = 0.1
 
