@@ -161,10 +161,10 @@ def adamw_warmup_cosine(*, learning_rate: float, steps: int, warmup: int, weight
                                   global_clipnorm=1.0)
 
 
-def finetune_setup(pack: Path, work: Path, *, seed: int
+def training_setup(pack: Path, work: Path, *, seed: int
                    ) -> tuple[dict[str, Any], np.ndarray, list[int], list[int]]:
-    """What every stage-1 fine-tune starts with: TensorFlow in mixed bfloat16, the seed, the
-    pack's canvases and the development films (located, normals)."""
+    """What stage 1 and its fine-tunes start with: TensorFlow in mixed bfloat16, the seed, the
+    work folder, the pack's canvases and the development films (located, normals)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
@@ -195,15 +195,8 @@ def heldout_patches(index: dict[str, Any], canvases: np.ndarray, *, seed: int = 
 def train(pack: Path, work: Path, *, time_budget: float, epochs: int, batch_size: int,
           learning_rate: float, seed: int) -> dict[str, Any]:
     """Train (or resume) stage 1 until ``epochs`` or the time budget; returns the log."""
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    keras.utils.set_random_seed(seed)
     t0 = time.monotonic()
-    work.mkdir(parents=True, exist_ok=True)
-    index, canvases = load_pack(pack / "index.json")
-    located, normals = film_rows(index, test=False)
+    index, canvases, located, normals = training_setup(pack, work, seed=seed)
     n_lesions = len(lesions_of(index, located))
     per_epoch = n_lesions * 3
     steps = epochs * math.ceil(per_epoch / batch_size)

@@ -29,11 +29,12 @@ from core.training.stage1 import (
     TISSUE_LEVEL,
     _cut,
     adamw_warmup_cosine,
-    finetune_setup,
     heldout_patches,
     lesions_of,
     patch_auc,
+    training_setup,
 )
+from core.training.stage1_finetune import close, record_epoch, start_or_resume
 from core.training.stage2_windows import _window_loss, window_cell_targets
 
 HALF = WINDOW // 2
@@ -51,8 +52,9 @@ def sample_windows(index: dict[str, Any], canvases: np.ndarray, located: list[in
     for le in lesions:
         centres.append((le.row, le.x + rng.uniform(-offset, offset),
                         le.y + rng.uniform(-offset, offset)))
-    for k in rng.choice(len(hard), size=min(len(hard), len(lesions)), replace=False) \
-            if hard else []:
+    picks = rng.choice(len(hard), size=min(len(hard), len(lesions)), replace=False) \
+        if hard else []
+    for k in picks:
         row, cx, cy = hard[k][:3]
         centres.append((int(row), cx + rng.uniform(-16, 16), cy + rng.uniform(-16, 16)))
     for k in range(2 * len(lesions)):
@@ -113,14 +115,15 @@ def finetune_cells(pack: Path, work: Path, start_weights: Path, hard_path: Path 
     ``stage1_log.json`` into ``work`` (resumable by epoch)."""
     from core.training.model import build_patch_model, logit_submodel
 
-    index, canvases, located, normals = finetune_setup(pack, work, seed=seed)
-    if exclude_fold is not None:
-        located = [i for i in located if index["samples"][i]["fold"] != exclude_fold]
-        normals = [i for i in normals if index["samples"][i]["fold"] != exclude_fold]
+    index, canvases, located, normals = training_setup(pack, work, seed=seed)
     hard = [tuple(h) for h in json.loads(hard_path.read_text())] \
         if hard_path is not None and hard_path.is_file() else []
-    hard = [h for h in hard if exclude_fold is None
-            or index["samples"][int(h[0])]["fold"] != exclude_fold]
+    if exclude_fold is not None:
+        def kept(row: int) -> bool:
+            return index["samples"][row]["fold"] != exclude_fold
+
+        located, normals = [i for i in located if kept(i)], [i for i in normals if kept(i)]
+        hard = [h for h in hard if kept(int(h[0]))]
     n_lesions = len(lesions_of(index, located))
     if not n_lesions:
         raise ValueError("stage 1c: no located development film is left to train on"
@@ -129,17 +132,8 @@ def finetune_cells(pack: Path, work: Path, start_weights: Path, hard_path: Path 
     steps = epochs * math.ceil(4 * n_lesions / batch_size)
     patch_model = build_patch_model(dropout=0.2)
     trainer = cell_trainer(patch_model, learning_rate=learning_rate, steps=steps)
-    log_path, ckpt = work / "stage1_log.json", work / "stage1.weights.h5"
-    if ckpt.is_file() and log_path.is_file():
-        state = json.loads(log_path.read_text())
-        patch_model.load_weights(str(ckpt))
-        trainer.optimizer.iterations.assign(int(state.get("cell_iterations", 0)))
-    else:
-        base_log = start_weights.parent / "stage1_log.json"
-        state = json.loads(base_log.read_text()) if base_log.is_file() else {"epochs": []}
-        state["before_cells_heldout_patch_auc"] = state.pop("heldout_patch_auc", None)
-        state["cell_epochs"] = []
-        patch_model.load_weights(str(start_weights))
+    state = start_or_resume(patch_model, trainer, work, start_weights, prefix="cell",
+                            before_key="before_cells_heldout_patch_auc")
     test_x, test_y = heldout_patches(index, canvases)
     scorer = logit_submodel(patch_model)
     log(f"stage 1c: {n_lesions} lesions on {len(located)} films, {len(normals)} normals, "
@@ -156,23 +150,15 @@ def finetune_cells(pack: Path, work: Path, start_weights: Path, hard_path: Path 
         entry = {"epoch": epoch + 1, "loss": float(hist.history["loss"][-1]),
                  "windows": len(x), "seconds": round(time.monotonic() - te, 1),
                  "heldout_patch_auc_eval_mode": patch_auc(scorer, test_x, test_y)}
-        state["cell_epochs"].append(entry)
-        state["cell_iterations"] = int(trainer.optimizer.iterations.numpy())
-        patch_model.save_weights(str(ckpt))
-        log_path.write_text(json.dumps(state, indent=1))
-        log(json.dumps(entry))
-    state["heldout_patch_auc"] = patch_auc(scorer, test_x, test_y)
-    state["heldout_patches"] = int(len(test_y))
-    state["heldout_lesion_patches"] = int(test_y.sum())
-    state["cell_finetune"] = {
+        record_epoch(state, entry, prefix="cell", trainer=trainer, patch_model=patch_model,
+                     work=work, log=log)
+    recipe = {
         "epochs": epochs, "learning_rate": learning_rate, "offset_px": 48,
         "excluded_fold": exclude_fold,
         "windows": "per lesion one off-centre lesion window, one mined hard negative, two "
                    "random breast windows; loss per cell of the 4x4 map"}
-    log_path.write_text(json.dumps(state, indent=1))
-    patch_model.save_weights(str(ckpt))
-    log(f"held-out patch AUC {state['heldout_patch_auc']:.3f}")
-    return state
-
+    return close(state, held_out_auc=patch_auc(scorer, test_x, test_y), test_y=test_y,
+                 recipe_key="cell_finetune", recipe=recipe, patch_model=patch_model, work=work,
+                 log=log)
 
 __all__ = ["augment_with_targets", "finetune_cells", "sample_windows", "window_cell_targets"]

@@ -27,12 +27,13 @@ from core.training.stage1 import (
     _cut,
     augment_patches,
     build_trainer,
-    finetune_setup,
     heldout_patches,
     lesions_of,
     patch_auc,
     sample_patches,
+    training_setup,
 )
+from core.training.stage1_finetune import close, record_epoch, start_or_resume
 from core.training.stage2_windows import window_targets
 
 
@@ -66,25 +67,14 @@ def finetune(pack: Path, work: Path, start_weights: Path, feats_path: Path, *, e
              jitter: float = 16.0, log: Any = print) -> dict[str, Any]:
     """Fine-tune stage 1 with mined hard negatives; writes ``stage1.weights.h5`` and
     ``stage1_log.json`` into ``work`` (resumable by epoch)."""
-    index, canvases, located, normals = finetune_setup(pack, work, seed=seed)
+    index, canvases, located, normals = training_setup(pack, work, seed=seed)
     n_lesions = len(lesions_of(index, located))
     per_epoch = n_lesions * 4
     steps = epochs * math.ceil(per_epoch / batch_size)
     patch_model, trainer = build_trainer(learning_rate=learning_rate, steps=steps,
                                          warmup=min(50, steps // 10), weight_decay=0.05)
-    log_path = work / "stage1_log.json"
-    ckpt = work / "stage1.weights.h5"
-    state: dict[str, Any]
-    if ckpt.is_file() and log_path.is_file():
-        state = json.loads(log_path.read_text())
-        patch_model.load_weights(str(ckpt))
-        trainer.optimizer.iterations.assign(int(state.get("hard_iterations", 0)))
-    else:
-        state = json.loads((start_weights.parent / "stage1_log.json").read_text()) \
-            if (start_weights.parent / "stage1_log.json").is_file() else {"epochs": []}
-        state["base_heldout_patch_auc"] = state.pop("heldout_patch_auc", None)
-        state["hard_epochs"] = []
-        patch_model.load_weights(str(start_weights))
+    state = start_or_resume(patch_model, trainer, work, start_weights, prefix="hard",
+                            before_key="base_heldout_patch_auc")
     feats = np.load(feats_path, mmap_mode="r")
     masks = np.load(feats_path.with_suffix(".mask.npy"))
     mine_path = work / "hard_negatives.json"
@@ -117,22 +107,15 @@ def finetune(pack: Path, work: Path, start_weights: Path, feats_path: Path, *, e
                  "patches": len(y), "hard_negatives": len(hx),
                  "seconds": round(time.monotonic() - te, 1),
                  "heldout_patch_auc_eval_mode": patch_auc(trainer, test_x, test_y)}
-        state["hard_epochs"].append(entry)
-        state["hard_iterations"] = int(trainer.optimizer.iterations.numpy())
-        patch_model.save_weights(str(ckpt))
-        log_path.write_text(json.dumps(state, indent=1))
-        log(json.dumps(entry))
-    state["heldout_patch_auc"] = patch_auc(trainer, test_x, test_y)
-    state["heldout_patches"] = int(len(test_y))
-    state["heldout_lesion_patches"] = int(test_y.sum())
-    state["hard_negative_finetune"] = {
+        record_epoch(state, entry, prefix="hard", trainer=trainer, patch_model=patch_model,
+                     work=work, log=log)
+    recipe = {
         "epochs": epochs, "learning_rate": learning_rate, "per_image": 3, "jitter_px": jitter,
         "mined": len(hard), "from": "development films (DDSM, mini-MIAS), stage-1 windows "
                                     "clear of every finding, highest stage-1 logits"}
-    log_path.write_text(json.dumps(state, indent=1))
-    patch_model.save_weights(str(ckpt))
-    log(f"held-out patch AUC {state['heldout_patch_auc']:.3f}")
-    return state
+    return close(state, held_out_auc=patch_auc(trainer, test_x, test_y), test_y=test_y,
+                 recipe_key="hard_negative_finetune", recipe=recipe, patch_model=patch_model,
+                 work=work, log=log)
 
 
 __all__ = ["finetune", "mine_hard_negatives"]
