@@ -53,6 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "cell (0: none, the default; docs/model.md says what it gave)")
     p.add_argument("--cell-holdout-fold", type=int, default=0,
                    help="two-stage: the development fold stage 1c leaves out (-1: none)")
+    p.add_argument("--block5-epochs", type=int, default=0,
+                   help="two-stage: fine-tune the network's last dense block with the stage-2 "
+                        "head for this many epochs (0: head over frozen features, the default)")
+    p.add_argument("--peak-weight", type=float, default=0.0,
+                   help="two-stage: weight of the stage-2 peak loss (0: off)")
     p.add_argument("--gate-scale", type=float, default=1.0,
                    help="two-stage: fraction of the gates' steps (smoke runs only)")
     p.set_defaults(handler=handle)
@@ -65,7 +70,8 @@ def _two_stage(args: argparse.Namespace) -> int:
     argv = ["all", "--work", str(work), "--out", str(args.out), "--seed", str(args.seed),
             "--stage1-epochs", str(args.epochs), "--gate-scale", str(args.gate_scale),
             "--hard-epochs", str(min(args.epochs, 5)), "--cell-epochs", str(args.cell_epochs),
-            "--cell-holdout-fold", str(args.cell_holdout_fold)]
+            "--cell-holdout-fold", str(args.cell_holdout_fold),
+            "--block5-epochs", str(args.block5_epochs), "--peak-weight", str(args.peak_weight)]
     for d in args.data or []:
         argv += ["--data", str(d)]
     if args.time_budget:

@@ -159,6 +159,10 @@ def _reading(m: dict[str, Any]) -> str:
 
 
 def _stage2_input(s2: dict[str, Any]) -> str:
+    if s2.get("block5"):
+        return (f"Stage 1's network run on every breast window ({s2['window']}x{s2['window']},"
+                f" stride {s2['stride']}) of every canvas, the 4x4x512 input of its last dense"
+                " block cached once with ONNX Runtime")
     if s2.get("layout") == "windows":
         return (f"Stage 1's network run on every breast window ({s2['window']}x{s2['window']},"
                 f" stride {s2['stride']}) of every canvas, its 4x4x1024 feature maps cached once"
@@ -177,6 +181,20 @@ def _lesion_loss(s2: dict[str, Any]) -> str:
             f" finding's box against cells clear of it, weight {s2.get('cell_weight', 0)})")
 
 
+def _backbone(s2: dict[str, Any]) -> str:
+    if not s2.get("block5"):
+        return (" The backbone is frozen in stage 2 (fine-tuning it over 512-pixel canvases does"
+                " not fit a CPU session).")
+    groups = s2.get("cv_groups") or []
+    return (" The network's last dense block (block 5: 16 layers and the final BatchNorm, whose"
+            " statistics stay stage 1's) is fine-tuned with the head, on the cached input of"
+            " that block for every breast window (blocks 1-4 frozen; AdamW"
+            f" {s2.get('lr_block5')} with warm-up and cosine, {s2.get('epochs')} epochs of"
+            f" {s2.get('batch_images')} images a batch); out-of-fold predictions come from"
+            f" {len(groups)} groups of development folds ({groups}), each scored by the network"
+            " trained on the others.")
+
+
 def _branches(s2: dict[str, Any]) -> str:
     out = ""
     if s2.get("lesion_hidden"):
@@ -185,6 +203,11 @@ def _branches(s2: dict[str, Any]) -> str:
                 " with the lesion logit's gradient stopped on the image loss, so the pooled"
                 " image logit weighs each cell's cancer evidence by how much it looks like a"
                 " lesion (attention pooling in log space) and the heatmap shows both.")
+    if s2.get("peak_weight"):
+        out += (" A peak loss (weight"
+                f" {s2['peak_weight']}) treats where the heatmap peaks as a classification over"
+                " the film's cells: minus the log of the softmax mass on the cells inside a"
+                " finding's box.")
     if s2.get("members", 1) > 1:
         out += (f" The head is the mean of {s2['members']} heads trained with different seeds"
                 " (stacked side by side in the shipped graph).")
@@ -229,9 +252,8 @@ def write_card(manifest: dict[str, Any], path: Path, *, plots: dict[str, str]) -
         "## Stage 2: cancer",
         f"{_stage2_input(s2)}; a head trained on them: {s2['epochs']} epochs, image loss on"
         f" RSNA and mini-MIAS labels (classes balanced) plus a {_lesion_loss(s2)} lesion loss"
-        f" on located films (weight {s2['lesion_weight']}).{_branches(s2)} The backbone is"
-        " frozen in stage 2"
-        " (fine-tuning it over 512-pixel canvases does not fit a CPU session). The mini-MIAS"
+        f" on located films (weight {s2['lesion_weight']}).{_branches(s2)}{_backbone(s2)}"
+        " The mini-MIAS"
         " and DDSM development images were seen by stage 1, so their out-of-fold figures are"
         " optimistic; RSNA was never seen by stage 1.", "",
         "### Cross-validated figures (out-of-fold, development patients)", *_table(cv), "",

@@ -146,7 +146,7 @@ def cell_targets(row: dict[str, Any], mask: np.ndarray, canvas: int, *, cells: i
 def build_head(k: int, *, dims: int = PCA_DIMS, hidden: int = HIDDEN, l2: float = 1e-4,
                dropout: float = 0.3, lesion_hidden: int = 0) -> Any:
     """(k, 4, 4, dims) window maps + (k,) mask -> {"image": logit (1,), "windows": (k,),
-    "cells": (k, 4, 4)}.
+    "cells": (k, 4, 4), "peak": the same cell logits, for :func:`_peak_loss`}.
 
     With ``lesion_hidden`` = 0, one branch ``dims -> hidden (ReLU) -> 1`` gives the cell logit,
     which every loss trains. With ``lesion_hidden`` > 0 a second, lesion branch
@@ -185,7 +185,9 @@ def build_head(k: int, *, dims: int = PCA_DIMS, hidden: int = HIDDEN, l2: float 
     image = keras.layers.Lambda(pool, name="image")([win, mask])
     windows = keras.layers.Lambda(lambda t: ops.mean(t, axis=(2, 3, 4)), name="windows")(lesion)
     cells = keras.layers.Reshape((k, 4, 4), name="cells")(lesion)
-    return keras.Model([feats, mask], {"image": image, "windows": windows, "cells": cells})
+    peak = keras.layers.Identity(name="peak")(cells)
+    return keras.Model([feats, mask], {"image": image, "windows": windows, "cells": cells,
+                                       "peak": peak})
 
 
 def cell_weights(models: list[Any]) -> dict[str, np.ndarray]:
@@ -214,6 +216,24 @@ def _window_loss(y_true: Any, y_pred: Any) -> Any:
     bce = ops.maximum(y_pred, 0) - y_pred * target + ops.log1p(ops.exp(-ops.abs(y_pred)))
     axes = tuple(range(1, len(y_pred.shape)))
     return ops.sum(weight * bce, axis=axes) / ops.maximum(ops.sum(weight, axis=axes), 1.0)
+
+
+def _peak_loss(y_true: Any, y_pred: Any) -> Any:
+    """Where the heatmap peaks, as a classification over the image's cells: minus the log of
+    the softmax mass, over every cell of the run windows, that falls on cells inside a
+    finding's box (``log sum exp`` over all cells minus over the lesion cells). Unlike the
+    per-cell loss, it compares the cells of one image with each other, which is what the
+    peak does. ``y_true[..., 0]``: lesion cell; ``[..., 1]``: cell of a run window. Images
+    without a lesion cell give 0."""
+    from keras import ops
+
+    target, run = y_true[..., 0], y_true[..., 1]
+    m = int(np.prod(y_pred.shape[1:]))
+    z, t, v = (ops.reshape(a, (-1, m)) for a in (y_pred, target, run))
+    has = ops.cast(ops.max(t, axis=1) > 0, z.dtype)
+    every = ops.logsumexp(ops.where(v > 0, z, -1e4), axis=1)
+    lesion = ops.logsumexp(ops.where(t > 0, z, -1e4), axis=1)
+    return has * (every - ops.minimum(lesion, every))
 
 
 def training_arrays(index: dict[str, Any], masks: np.ndarray
@@ -261,7 +281,7 @@ def _batches(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, targets: dic
 
 def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tuple, *,
              epochs: int, seed: int, lesion_weight: float, cell_weight: float = 0.0,
-             lesion_hidden: int = 0, batch_size: int = 32) -> Any:
+             peak_weight: float = 0.0, lesion_hidden: int = 0, batch_size: int = 32) -> Any:
     import keras
 
     keras.mixed_precision.set_dtype_policy("float32")  # whatever an earlier step left set
@@ -280,12 +300,15 @@ def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tupl
     schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss={"image": keras.losses.BinaryCrossentropy(from_logits=True),
-                        "windows": _window_loss, "cells": _window_loss},
-                  loss_weights={"image": 1.0, "windows": lesion_weight, "cells": cell_weight})
+                        "windows": _window_loss, "cells": _window_loss, "peak": _peak_loss},
+                  loss_weights={"image": 1.0, "windows": lesion_weight, "cells": cell_weight,
+                                "peak": peak_weight})
+    run = np.broadcast_to(masks[:, :, None, None], tc.shape[:-1]).astype(np.float32)
+    tp = np.stack([tc[..., 0], run], axis=-1)
     data = _batches(feats, masks.astype(np.float32), idx,
-                    {"image": y[:, None], "windows": tw, "cells": tc},
-                    {"image": wi, "windows": located, "cells": located}, batch_size,
-                    np.random.default_rng(seed))
+                    {"image": y[:, None], "windows": tw, "cells": tc, "peak": tp},
+                    {"image": wi, "windows": located, "cells": located, "peak": located},
+                    batch_size, np.random.default_rng(seed))
     model.fit(data, epochs=epochs, verbose=0)
     return model
 
@@ -315,8 +338,8 @@ def image_outputs(cells: np.ndarray, mask: np.ndarray, canvas: int) -> dict[str,
             "peak": [round(x, 1), round(y, 1)]}
 
 
-DEFAULT_RECIPE = {"epochs": 20, "lesion_weight": 1.0, "cell_weight": 1.0, "lesion_hidden": 0,
-                  "members": 1}
+DEFAULT_RECIPE = {"epochs": 20, "lesion_weight": 1.0, "cell_weight": 1.0, "peak_weight": 0.0,
+                  "lesion_hidden": 0, "members": 1}
 
 
 def fit_members(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tuple,
@@ -325,6 +348,7 @@ def fit_members(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: t
     :func:`cell_weights`."""
     models = [fit_head(feats, masks, idx, arrays, epochs=recipe["epochs"], seed=seed + 1000 * m,
                        lesion_weight=recipe["lesion_weight"], cell_weight=recipe["cell_weight"],
+                       peak_weight=recipe.get("peak_weight", 0.0),
                        lesion_hidden=recipe["lesion_hidden"])
               for m in range(recipe["members"])]
     return cell_weights(models)

@@ -188,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="windows layout: width of a separate lesion branch that the lesion "
                         "losses train and whose logit weighs the cancer branch's cells (0: one "
                         "branch for every loss)")
+    p.add_argument("--peak-weight", type=float, default=0.0,
+                   help="windows layout: weight of the peak loss (where the heatmap peaks, as a "
+                        "softmax over each located film's cells; 0: off)")
+    p.add_argument("--block5-epochs", type=int, default=0,
+                   help="windows layout: fine-tune the network's last dense block with the "
+                        "stage-2 head for this many epochs (0: head over frozen features)")
+    p.add_argument("--block5-groups", default="[[0, 1], [2, 3]]",
+                   help="with --block5-epochs: the development folds scored together out of "
+                        "fold (JSON list of lists)")
     p.add_argument("--members", type=int, default=1,
                    help="windows layout: stage-2 heads averaged (different seeds)")
     p.add_argument("--seed", type=int, default=0)

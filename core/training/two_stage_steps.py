@@ -58,12 +58,23 @@ def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
         feats = work / "wfeats.npy"
         done = feats.with_suffix(".done")
         n = len(json.loads((pack / "index.json").read_text())["samples"])
-        if not (done.is_file() and int(done.read_text()) >= n):
-            extract_window_features(pack, work / "stage1.weights.h5", feats)
+        block5 = a.block5_epochs > 0
+        if not (done.is_file() and int(done.read_text()) >= n
+                and (feats.with_suffix(".p4.npy").is_file() or not block5)):
+            extract_window_features(pack, work / "stage1.weights.h5", feats,
+                                    block5_inputs=block5)
     elif step == "hard":
         _hard(work, pack, a)
     elif step == "cells":
         _cells(work, pack, a)
+    elif step == "stage2" and a.layout == "windows" and a.block5_epochs > 0:
+        from core.training.stage2_block5 import cross_validate_block5
+
+        if not (work / "stage2_results.json").is_file():
+            cross_validate_block5(pack, work, seed=a.seed,
+                                  recipe={"epochs": a.block5_epochs,
+                                          "peak_weight": a.peak_weight},
+                                  groups=json.loads(a.block5_groups))
     elif step == "stage2" and a.layout == "windows":
         from core.training.stage2_windows import cross_validate as cross_validate_windows
 
@@ -71,7 +82,8 @@ def run_step(step: str, a: argparse.Namespace, *, hardware: str) -> None:
             cross_validate_windows(pack, work / "wfeats.npy", work, seed=a.seed,
                                    recipe={"epochs": a.stage2_epochs,
                                            "lesion_hidden": a.lesion_branch,
-                                           "members": a.members})
+                                           "members": a.members,
+                                           "peak_weight": a.peak_weight})
     elif step == "features":
         from core.training.stage2 import extract_features
 
@@ -205,8 +217,14 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
     manifest["metrics"]["gates"] = gates
     keras.mixed_precision.set_dtype_policy("float32")
     if layout == "windows":
-        model = build_shipped_windows_model(work / "stage1.weights.h5",
-                                            work / "stage2_head.npz", work / "stage2_pca.npz")
+        network = work / "stage1.weights.h5"
+        if (work / "stage2_block5.weights.h5").is_file():
+            from core.training.stage2_block5 import merge_block5
+
+            network = merge_block5(network, work / "stage2_block5.weights.h5",
+                                   work / "stage2_network.weights.h5")
+        model = build_shipped_windows_model(network, work / "stage2_head.npz",
+                                            work / "stage2_pca.npz")
     else:
         model = build_shipped_model(work / "stage1.weights.h5",
                                     work / "stage2_head.weights.h5", canvas=int(index["canvas"]))

@@ -21,8 +21,11 @@ from core.training.pack_io import load_pack
 FEATURES = 1024
 
 
-def export_patch_backbone(stage1_weights: Path, onnx_path: Path) -> Path:
-    """The stage-1 patch model (128x128 -> score, (4, 4, 1024) features) as ONNX."""
+def export_patch_backbone(stage1_weights: Path, onnx_path: Path, *, block5_input: bool = False
+                          ) -> Path:
+    """The stage-1 patch model (128x128 -> score, (4, 4, 1024) features) as ONNX; with
+    ``block5_input``, a third output: the (4, 4, 512) input of its last dense block
+    (:mod:`core.training.stage2_block5`)."""
     import keras
 
     from core.training.model import build_patch_model
@@ -30,6 +33,10 @@ def export_patch_backbone(stage1_weights: Path, onnx_path: Path) -> Path:
     keras.mixed_precision.set_dtype_policy("float32")
     model = build_patch_model(patch=WINDOW, dropout=0.2)
     model.load_weights(str(stage1_weights))
+    if block5_input:
+        from core.training.stage2_block5 import BLOCK5_INPUT
+
+        model = keras.Model(model.input, [*model.outputs, model.get_layer(BLOCK5_INPUT).output])
     model(np.zeros((1, WINDOW, WINDOW, 1), np.float32), training=False)
     model.export(str(onnx_path), format="onnx", verbose=False)
     return onnx_path
@@ -41,23 +48,33 @@ def masks_of(canvases: np.ndarray) -> np.ndarray:
 
 
 def extract_window_features(pack_dir: Path, stage1_weights: Path, out: Path, *,
-                            batch: int = 32, log: Any = print) -> Path:
+                            batch: int = 32, block5_inputs: bool = False,
+                            log: Any = print) -> Path:
+    """With ``block5_inputs``, the (4, 4, 512) input of block 5 of every run window is kept
+    too, in ``<out>.p4.npy`` (same layout), for :mod:`core.training.stage2_block5`."""
     from core.training.stage2 import feature_session
 
     index, canvases = load_pack(pack_dir / "index.json")
     canvas = int(index["canvas"])
     k = len(positions(canvas)) ** 2
     g = WINDOW // 32
-    onnx_path = out.with_suffix(".backbone.onnx")
+    onnx_path = out.with_suffix(".backbone5.onnx" if block5_inputs else ".backbone.onnx")
     if not onnx_path.is_file():
-        export_patch_backbone(stage1_weights, onnx_path)
+        export_patch_backbone(stage1_weights, onnx_path, block5_input=block5_inputs)
     sess, name, feat_out = feature_session(onnx_path)
+    wanted = [feat_out]
+    if block5_inputs:
+        maps = {o.shape[-1]: o.name for o in sess.get_outputs() if len(o.shape) == 4}
+        wanted = [maps[FEATURES], maps[512]]
     n = len(canvases)
     masks = masks_of(canvases)
     np.save(out.with_suffix(".mask.npy"), masks)
-    mode = "r+" if out.is_file() else "w+"
+    p4_path = out.with_suffix(".p4.npy")
+    mode = "r+" if out.is_file() and (p4_path.is_file() or not block5_inputs) else "w+"
     feats = np.lib.format.open_memmap(out, mode=mode, dtype=np.float16,
                                       shape=(n, k, g, g, FEATURES))
+    p4 = (np.lib.format.open_memmap(p4_path, mode=mode, dtype=np.float16,
+                                    shape=(n, k, g, g, 512)) if block5_inputs else None)
     done_path = out.with_suffix(".done")
     done = int(done_path.read_text()) if done_path.is_file() and mode == "r+" else 0
     t0 = time.monotonic()
@@ -73,13 +90,19 @@ def extract_window_features(pack_dir: Path, stage1_weights: Path, out: Path, *,
             wins.append(w[sel])
             where.extend((i, j) for j in sel)
         x = np.concatenate(wins)[..., None].astype(np.float32) / 255.0
-        f = np.concatenate([sess.run([feat_out], {name: x[s:s + batch]})[0]
-                            for s in range(0, len(x), batch)]).astype(np.float16)
+        runs = [sess.run(wanted, {name: x[s:s + batch]}) for s in range(0, len(x), batch)]
+        f = np.concatenate([r[0] for r in runs]).astype(np.float16)
         for (i, j), fi in zip(where, f, strict=True):
             feats[i, j] = fi
+        if p4 is not None:
+            q = np.concatenate([r[1] for r in runs]).astype(np.float16)
+            for (i, j), qi in zip(where, q, strict=True):
+                p4[i, j] = qi
         run_windows += len(x)
         if (start // per_batch) % 20 == 0 or stop == n:
             feats.flush()
+            if p4 is not None:
+                p4.flush()
             done_path.write_text(str(stop))
             dt = time.monotonic() - t0
             log(f"window features {stop}/{n} canvases ({dt / max(1, stop - done):.2f} s per "

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from core.training.stage2_windows import (
+    _peak_loss,
     build_head,
     cell_weights,
     fit_head,
@@ -170,3 +171,42 @@ def test_the_image_loss_never_trains_the_lesion_branch():
                for g in tape.gradient(image, cancer_vars))
     assert all(g is None or float(tf.reduce_max(tf.abs(g))) == 0
                for g in tape.gradient(cells, cancer_vars))
+
+
+def test_the_peak_loss_is_the_softmax_mass_off_the_lesion_cells():
+    z = np.zeros((2, SMALL, 4, 4), np.float32)
+    y = np.zeros((2, SMALL, 4, 4, 2), np.float32)
+    y[:, :2, ..., 1] = 1  # two windows run: 32 cells
+    y[0, 0, 1, 1, 0] = y[0, 1, 2, 2, 0] = 1  # two of them in the box
+    z[:, 5:] = 50.0  # windows not run never count, whatever their logits
+    loss = np.asarray(_peak_loss(y, z))
+    assert loss[0] == pytest.approx(np.log(32 / 2), abs=1e-4)
+    assert loss[1] == 0  # no lesion cell: not scored
+    z[0, 0, 1, 1] = 20.0  # the peak on a lesion cell: almost no loss
+    assert float(np.asarray(_peak_loss(y, z))[0]) < 1e-4
+    z[0, 0, 1, 1], z[0, 0, 3, 3] = 0.0, 20.0  # the peak off the box: a large loss
+    assert float(np.asarray(_peak_loss(y, z))[0]) > 15
+
+
+def test_the_peak_loss_alone_teaches_the_head_where_the_lesion_is():
+    rng = np.random.default_rng(1)
+    n = 96
+    feats = (0.3 * rng.normal(size=(n, SMALL, 4, 4, 64))).astype(np.float16)
+    lesion = rng.normal(size=64).astype(np.float16)
+    where = [(rng.integers(SMALL), rng.integers(4), rng.integers(4)) for _ in range(n)]
+    tc = np.zeros((n, SMALL, 4, 4, 2), np.float32)
+    for i, (w, a, b) in enumerate(where):
+        feats[i, w, a, b] += lesion
+        tc[i, w, a, b, 0] = 1
+    tc[..., 1] = 1
+    masks = np.ones((n, SMALL), bool)
+    arrays = (np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros((n, SMALL, 2), np.float32),
+              np.ones(n, np.float32), tc)
+    train, test = np.arange(64), np.arange(64, n)
+    model = fit_head(feats, masks, train, arrays, epochs=10, seed=0, lesion_weight=0.0,
+                     cell_weight=0.0, peak_weight=1.0, batch_size=16)
+    cells = predict_cells(cell_weights([model]), feats, test)
+    peaks = [np.unravel_index(int(np.argmax(c)), c.shape) for c in cells]
+    hits = [tuple(int(v) for v in p) == tuple(int(v) for v in where[i])
+            for p, i in zip(peaks, test, strict=True)]
+    assert np.mean(hits) > 0.9

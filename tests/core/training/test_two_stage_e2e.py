@@ -69,3 +69,38 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
                     max_file_bytes=1 << 26, max_pixels=1 << 26).pixels
     pred = clf.predict([px])[0]
     assert 0 <= pred.score <= 1 and pred.heatmap.shape == (16, 16)
+    _block5_variant(tmp_path, work, canvas, i)
+
+
+def _block5_variant(tmp_path, work, canvas, i):
+    """From the same stage 1, stage 2 with block 5 fine-tuned: the shipped graph carries the
+    tuned block and the head (its cell logits are theirs over the cached block-5 inputs)."""
+    import shutil
+
+    from core.training.stage2_block5 import build_block5
+    from core.training.two_stage import main as two_stage
+
+    work5, out5 = tmp_path / "work5", tmp_path / "models" / "block5-smoke"
+    shutil.copytree(work, work5, ignore=shutil.ignore_patterns("stage2_*", "wfeats*"))
+    args = ["--work", str(work5), "--seed", "1", "--block5-epochs", "1", "--peak-weight", "1",
+            "--block5-groups", "[[0, 1], [2, 3]]"]
+    for d in ("rsna", "mias", "ddsm"):
+        args += ["--data", str(FIXTURES / d)]
+    for step in ("features", "stage2", "finish"):
+        assert two_stage([step, *args, "--out", str(out5)]) == 0
+    data = load_manifest(out5).data
+    s2 = data["training"]["stage2"]
+    assert s2["block5"] is True and s2["peak_weight"] == 1 and s2["cv_groups"] == [[0, 1], [2, 3]]
+    card = (out5 / "MODEL_CARD.md").read_text()
+    assert "last dense block" in card and "peak loss" in card
+    masks = np.load(work5 / "wfeats.mask.npy")
+    p4 = np.load(work5 / "wfeats.p4.npy", mmap_mode="r")[i][masks[i]].astype(np.float32)
+    block = build_block5()
+    block.load_weights(str(work5 / "stage2_block5.weights.h5"))
+    head = dict(np.load(work5 / "stage2_head.npz"))
+    h = np.maximum(np.asarray(block(p4, training=False)) @ head["w_hidden"] + head["b_hidden"], 0)
+    cached = h @ head["w_out"] + head["b_out"]
+    clf = Classifier.load(out5, engine="onnx")
+    _, fmap = clf.engine.run(cut_windows(canvas / 255.0)[masks[i]][..., None].astype(np.float32))
+    shipped = fmap @ clf._w + clf._b
+    assert np.abs(shipped - cached).max() < 0.05 * (np.abs(cached).max() + 1)
