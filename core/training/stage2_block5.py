@@ -286,6 +286,8 @@ def cross_validate_block5(pack_dir: Path, work: Path, *, recipe: dict[str, Any] 
             predictions[rows[i]["key"]] = {"source": "oof", "fold": int(folds[i]),
                                            **s2.image_outputs(c, masks[i], canvas)}
         log(f"block 5 + head, folds {group} out of fold ({time.monotonic() - t0:.0f} s)")
+    # The out-of-fold predictions are kept before the final run (a long one on a CPU).
+    (work / "stage2_oof.json").write_text(json.dumps(predictions))
     final = fit_block5(patch, p4, masks, dev, arrays, recipe, seed=seed + 100, log=log)
     final.block.save_weights(str(work / "stage2_block5.weights.h5"))
     np.savez(work / "stage2_head.npz", **final.head_weights())

@@ -93,6 +93,7 @@ def _block5_variant(tmp_path, work, canvas, i):
     assert s2["block5"] is True and s2["peak_weight"] == 1 and s2["cv_groups"] == [[0, 1], [2, 3]]
     card = (out5 / "MODEL_CARD.md").read_text()
     assert "last dense block" in card and "peak loss" in card
+    assert (work5 / "stage2_oof.json").is_file()
     masks = np.load(work5 / "wfeats.mask.npy")
     p4 = np.load(work5 / "wfeats.p4.npy", mmap_mode="r")[i][masks[i]].astype(np.float32)
     block = build_block5()
