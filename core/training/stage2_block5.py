@@ -186,14 +186,7 @@ def fit_block5(patch_model: Any, p4: np.ndarray, masks: np.ndarray, idx: np.ndar
     recipe = {**DEFAULT_BLOCK5, **recipe}
     model = Block5Model(patch_model, seed)
     y, w = arrays[0], arrays[1]
-    wi = w.copy()
-    sel = np.zeros(len(w), bool)
-    sel[idx] = True
-    pos, neg = sel & (y == 1) & (w > 0), sel & (y == 0) & (w > 0)
-    if pos.any() and neg.any():
-        total = wi[sel].sum()
-        wi[pos] *= 0.5 * total / pos.sum()
-        wi[neg] *= 0.5 * total / neg.sum()
+    wi = s2.balanced_image_weights(y, w, idx)
     b = int(recipe["batch_images"])
     steps = max(1, int(recipe["epochs"]) * math.ceil(len(idx) / b))
     warm = min(100, steps // 10)

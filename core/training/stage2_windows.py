@@ -279,6 +279,20 @@ def _batches(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, targets: dic
     return Batches()
 
 
+def balanced_image_weights(y: np.ndarray, w: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The image-loss weights ``w`` with the images ``idx`` of each class (among those with a
+    weight) sharing half of their total weight."""
+    wi = w.copy()
+    sel = np.zeros(len(w), bool)
+    sel[idx] = True
+    pos, neg = sel & (y == 1) & (w > 0), sel & (y == 0) & (w > 0)
+    if pos.any() and neg.any():
+        total = wi[sel].sum()
+        wi[pos] *= 0.5 * total / pos.sum()
+        wi[neg] *= 0.5 * total / neg.sum()
+    return wi
+
+
 def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tuple, *,
              epochs: int, seed: int, lesion_weight: float, cell_weight: float = 0.0,
              peak_weight: float = 0.0, lesion_hidden: int = 0, batch_size: int = 32) -> Any:
@@ -288,14 +302,7 @@ def fit_head(feats: np.ndarray, masks: np.ndarray, idx: np.ndarray, arrays: tupl
     keras.utils.set_random_seed(seed)
     y, w, tw, located, tc = arrays
     model = build_head(masks.shape[1], dims=feats.shape[-1], lesion_hidden=lesion_hidden)
-    wi = w.copy()
-    sel = np.zeros(len(w), bool)
-    sel[idx] = True
-    pos, neg = sel & (y == 1) & (w > 0), sel & (y == 0) & (w > 0)
-    if pos.any() and neg.any():
-        total = wi[sel].sum()
-        wi[pos] *= 0.5 * total / pos.sum()
-        wi[neg] *= 0.5 * total / neg.sum()
+    wi = balanced_image_weights(y, w, idx)
     steps = epochs * int(np.ceil(len(idx) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
