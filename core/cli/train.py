@@ -58,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "head for this many epochs (0: head over frozen features, the default)")
     p.add_argument("--peak-weight", type=float, default=0.0,
                    help="two-stage: weight of the stage-2 peak loss (0: off)")
+    p.add_argument("--hard-rounds", type=int, default=1,
+                   help="two-stage: rounds of stage-1b hard-negative mining and fine-tuning")
     p.add_argument("--gate-scale", type=float, default=1.0,
                    help="two-stage: fraction of the gates' steps (smoke runs only)")
     p.set_defaults(handler=handle)
@@ -71,7 +73,8 @@ def _two_stage(args: argparse.Namespace) -> int:
             "--stage1-epochs", str(args.epochs), "--gate-scale", str(args.gate_scale),
             "--hard-epochs", str(min(args.epochs, 5)), "--cell-epochs", str(args.cell_epochs),
             "--cell-holdout-fold", str(args.cell_holdout_fold),
-            "--block5-epochs", str(args.block5_epochs), "--peak-weight", str(args.peak_weight)]
+            "--block5-epochs", str(args.block5_epochs), "--peak-weight", str(args.peak_weight),
+            "--hard-rounds", str(args.hard_rounds)]
     for d in args.data or []:
         argv += ["--data", str(d)]
     if args.time_budget:

@@ -77,13 +77,28 @@ def _stage1b(s1: dict[str, Any]) -> list[str]:
     eps = s1.get("hard_epochs", [])
     secs, after = _finetune_curve(eps, "1b", last="cell_finetune" not in s1)
     base = s1.get("base_heldout_patch_auc")
+    mined = hn["mined"] if isinstance(hn["mined"], int) else " + ".join(map(str, hn["mined"]))
+    rounds = hn.get("rounds", 1)
+    extra = []
+    if rounds > 1:
+        shares = [r.get("share") for r in hn.get("dev_top_window_in_lesion_by_round", [])]
+        extra.append(f"  {rounds} rounds of {hn['epochs_per_round']} epochs, each round after the"
+                     " first mining anew with the network as it was then; its top window was the"
+                     " lesion on this share of the development films when each round mined: "
+                     + ", ".join("n/a" if v is None else f"{v:.1%}" for v in shares) + ".")
+    top = s1.get("heldout_top_window_in_lesion") or {}
+    if top.get("ddsm", {}).get("images"):
+        d = top["ddsm"]
+        extra.append(f"  After it, on held-out DDSM films its own top window's centre lies in the"
+                     f" box on {d['peak_inside']} of {d['images']} ({d['share']:.1%}).")
     return [
-        f"- Stage 1b, hard negatives: {hn['mined']} windows mined ({hn['from']}; the"
+        f"- Stage 1b, hard negatives: {mined} windows mined ({hn['from']}; the"
         f" {hn['per_image']} highest per film), added to each epoch next to the lesion and"
         f" random-tissue patches (jitter +-{hn['jitter_px']:.0f} px, augmented); {len(eps)}"
         f" epochs at learning rate {hn['learning_rate']}, {secs:.0f} s. Held-out patch AUC"
         f" before: {base:.3f}" if base is not None else "- Stage 1b: before: n/a",
         after,
+        *extra,
     ]
 
 

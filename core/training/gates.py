@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from core.metrics import roc_auc
+from core.training.model import training_precision
 
 MEMORISE_LOSS = 0.15
 SYNTHETIC_AUC = 0.9
@@ -185,7 +186,7 @@ def run_gates(pack: Path, out: Path, *, seed: int = 0, only: list[str] | None = 
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(training_precision())
     keras.utils.set_random_seed(seed)
     index, canvases = _patch_sets(pack, seed)
     result: dict[str, Any] = {}

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--time-budget", type=float, default=None)
     parser.add_argument("--cv-folds", type=int, default=None)
-    parser.add_argument("--precision", default="mixed_bfloat16")
+    parser.add_argument("--precision", default=None,
+                        help="Keras dtype policy (default: by hardware, training_precision())")
     parser.add_argument("--ship", choices=["final", "ensemble"], default="final")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)

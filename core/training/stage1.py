@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from core.training.model import training_precision
 from core.training.pack_io import load_pack
 
 PATCH = 128
@@ -168,7 +169,7 @@ def training_setup(pack: Path, work: Path, *, seed: int
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(training_precision())
     keras.utils.set_random_seed(seed)
     work.mkdir(parents=True, exist_ok=True)
     index, canvases = load_pack(pack / "index.json")
@@ -213,6 +214,7 @@ def train(pack: Path, work: Path, *, time_budget: float, epochs: int, batch_size
         # Re-create the optimizer's step so the schedule resumes where it stopped.
         trainer.optimizer.iterations.assign(int(log.get("iterations", 0)))
         print(f"resumed after epoch {len(log['epochs'])}", flush=True)
+    log["precision"] = training_precision()
     test_x, test_y = heldout_patches(index, canvases)
     print(f"dev lesions {n_lesions}, dev normals {len(normals)}, held-out patches "
           f"{len(test_y)} ({int(test_y.sum())} lesion)", flush=True)

@@ -88,7 +88,7 @@ def train(
     time_budget: float | None = None,
     cv_folds: int | None = None,
     resume: bool = False,
-    precision: str = "mixed_bfloat16",
+    precision: str | None = None,
     ship: str = "final",
     log: Log = print,
 ) -> dict[str, Any]:
@@ -104,6 +104,9 @@ def train(
 
     t_start = time.time()
     keras.utils.set_random_seed(seed)
+    from core.training.model import training_precision
+
+    precision = precision or training_precision()
     keras.mixed_precision.set_dtype_policy(precision)
     index, canvases = load_pack(pack_index)
     canvas = int(index["canvas"])

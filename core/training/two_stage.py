@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage2-epochs", type=int, default=20)
     p.add_argument("--hard-epochs", type=int, default=5,
                    help="stage 1b: epochs of fine-tuning on mined hard negatives (0: none)")
+    p.add_argument("--hard-rounds", type=int, default=1,
+                   help="stage 1b: rounds of --hard-epochs epochs; each round after the first "
+                        "mines new hard negatives with the network as it is then")
     p.add_argument("--cell-epochs", type=int, default=0,
                    help="stage 1c: epochs of fine-tuning with a loss per cell (0: none)")
     p.add_argument("--cell-holdout-fold", type=int, default=0,

@@ -112,7 +112,8 @@ def _hard(work: Path, pack: Path, a: argparse.Namespace) -> None:
     from core.training.stage1_hard import finetune
 
     _fine_tune_stage1(work, "hard_negative_finetune", "base", "hard", lambda start: finetune(
-        pack, work / "hard", start, work / "wfeats.npy", epochs=a.hard_epochs, seed=a.seed))
+        pack, work / "hard", start, work / "wfeats.npy", epochs=a.hard_epochs,
+        rounds=a.hard_rounds, seed=a.seed))
 
 
 def _cells(work: Path, pack: Path, a: argparse.Namespace) -> None:
@@ -195,7 +196,7 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
         "stage2": {k: v for k, v in results.items() if k != "predictions"},
         "epochs": len(stage1["epochs"]), "cv_folds": results["cv_folds"], "seed": results["seed"],
         "batch_size": stage1["batch_size"], "learning_rate": stage1["learning_rate"],
-        "precision": "mixed_bfloat16 (stage 1), float32 (features, stage 2)",
+        "precision": f"{_stage1_precision(stage1)} (stage 1), float32 (features, stage 2)",
         "backend": "tensorflow", "hardware": hardware, "patients": dev_patients,
         "code_commit": _commit(), "python": platform.python_version(),
         "seconds": round(sum(e["seconds"] for e in stage1["epochs"])
@@ -206,7 +207,8 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
         from core.training.window_features import stage1_report_windows
 
         training["stage1_report"] = stage1_report_windows(pack, work, work / "wfeats.npy")
-        training["precision"] = "mixed_bfloat16 (stage 1), float32 (window features, stage 2)"
+        training["precision"] = (f"{_stage1_precision(stage1)} (stage 1), float32 (window "
+                                 "features, stage 2)")
     else:
         from core.training.stage2 import stage1_report
 
@@ -243,3 +245,10 @@ def finish(work: Path, out: Path, *, data: list[Path], hardware: str,
     write_card(manifest, out / "MODEL_CARD.md", plots=plots)
     print(json.dumps(manifest["validation"], indent=1), flush=True)
     return manifest
+
+
+def _stage1_precision(stage1: dict[str, Any]) -> str:
+    """The dtype policies stage 1 and its fine-tunes trained in (logs from before the choice was
+    made by hardware were all mixed bfloat16)."""
+    used = [stage1.get("precision", "mixed_bfloat16"), stage1.get("hard_precision")]
+    return " then ".join(dict.fromkeys(u for u in used if u))

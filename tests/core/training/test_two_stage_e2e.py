@@ -25,7 +25,7 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     code = main(["train", "--out", str(out), "--work", str(work), "--epochs", "1",
                  "--data", str(FIXTURES / "rsna"), "--data", str(FIXTURES / "mias"),
                  "--data", str(FIXTURES / "ddsm"), "--seed", "1", "--gate-scale", "0.1",
-                 "--cell-epochs", "1", "--cell-holdout-fold", "-1"])
+                 "--cell-epochs", "1", "--cell-holdout-fold", "-1", "--hard-rounds", "2"])
     printed = capsys.readouterr().out
     assert code == 0, printed
     manifest = load_manifest(out)  # every file's hash checked
@@ -45,6 +45,15 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     assert stage1["hard_negative_finetune"] and stage1["cell_finetune"]["epochs"] == 1
     assert stage1["before_cells_heldout_patch_auc"] is not None
     assert "Stage 1b, hard negatives" in card and "Stage 1c, a loss per cell" in card
+    # stage 1b ran two rounds: the first mined from the cached features, the second with the
+    # fine-tuned network itself, and both rounds' negatives stayed in the pool
+    hn = stage1["hard_negative_finetune"]
+    assert hn["rounds"] == 2 and len(hn["mined"]) == 2 and min(hn["mined"]) > 0
+    assert [e["round"] for e in stage1["hard_epochs"]] == [1, 2]
+    assert stage1["hard_epochs"][1]["pool"] == sum(hn["mined"])
+    assert hn["dev_top_window_in_lesion_by_round"][1]["images"] > 0
+    assert stage1["heldout_top_window_in_lesion"]["ddsm"]["images"] > 0
+    assert "2 rounds of 1 epochs" in card
     # no test patient was trained on, in either stage
     pack = json.loads((work / "pack" / "index.json").read_text())
     test_patients = {r["patient_id"] for r in pack["samples"] if r["fold"] < 0}
