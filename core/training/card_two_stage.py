@@ -82,7 +82,8 @@ def _stage1b(s1: dict[str, Any]) -> list[str]:
     extra = []
     if rounds > 1:
         shares = [r.get("share") for r in hn.get("dev_top_window_in_lesion_by_round", [])]
-        extra.append(f"  {rounds} rounds of {hn['epochs_per_round']} epochs, each round after the"
+        per = hn["epochs_per_round"]
+        extra.append(f"  {rounds} rounds of {per} epoch{'s' * (per != 1)}, each round after the"
                      " first mining anew with the network as it was then; its top window was the"
                      " lesion on this share of the development films when each round mined: "
                      + ", ".join("n/a" if v is None else f"{v:.1%}" for v in shares) + ".")

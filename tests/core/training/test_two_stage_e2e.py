@@ -53,7 +53,7 @@ def test_two_stage_training_writes_a_model_that_scores_like_its_head(tmp_path, i
     assert stage1["hard_epochs"][1]["pool"] == sum(hn["mined"])
     assert hn["dev_top_window_in_lesion_by_round"][1]["images"] > 0
     assert stage1["heldout_top_window_in_lesion"]["ddsm"]["images"] > 0
-    assert "2 rounds of 1 epochs" in card
+    assert "2 rounds of 1 epoch, each round" in card
     # no test patient was trained on, in either stage
     pack = json.loads((work / "pack" / "index.json").read_text())
     test_patients = {r["patient_id"] for r in pack["samples"] if r["fold"] < 0}
