@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.inference.windows import TISSUE_LEVEL, WINDOW, cut_windows, positions, tissue_windows
+from core.inference.windows import WINDOW, cut_windows, positions
 from core.training.model import training_precision
 from core.training.stage1 import (
     _cut,
@@ -38,6 +38,7 @@ from core.training.stage1 import (
 )
 from core.training.stage1_finetune import close, record_epoch, start_or_resume
 from core.training.stage2_windows import window_targets
+from core.training.window_features import masks_of
 
 
 def clear_top_windows(row: dict[str, Any], mask: np.ndarray, logits: np.ndarray, canvas: int,
@@ -81,7 +82,7 @@ def score_windows(predict: Callable[[np.ndarray], np.ndarray], canvases: np.ndar
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for s in range(0, len(rows), chunk):
         part = rows[s:s + chunk]
-        masks = [tissue_windows(canvases[i], level=TISSUE_LEVEL * 255) for i in part]
+        masks = masks_of(canvases[part])
         wins = np.concatenate([cut_windows(canvases[i])[m] for i, m in zip(part, masks,
                                                                            strict=True)])
         logits = np.asarray(predict(wins[..., None].astype(np.float32) / 255.0)).reshape(-1)
@@ -179,6 +180,7 @@ def finetune(pack: Path, work: Path, start_weights: Path, feats_path: Path | Non
     mined: list[dict[str, Any]] = (json.loads(rounds_path.read_text())
                                    if rounds_path.is_file() else [])
     films = located + normals
+    hard = [tuple(h) for m in mined for h in m["negatives"]]
     test_x, test_y = heldout_patches(index, canvases)
     for epoch in range(len(state["hard_epochs"]), total):
         r = epoch // epochs
@@ -200,8 +202,8 @@ def finetune(pack: Path, work: Path, start_weights: Path, feats_path: Path | Non
             rounds_path.write_text(json.dumps(mined))
             log(f"round {r + 1}: {len(found)} hard negatives mined from {len(films)} development "
                 f"films ({time.monotonic() - t0:.0f} s); top window in the lesion {share}")
-        hard = [tuple(h) for m in mined for h in m["negatives"]]
-        mine_path.write_text(json.dumps(hard))
+            hard += [tuple(h) for h in found]
+            mine_path.write_text(json.dumps(hard))
         rng = np.random.default_rng(seed * 1000 + 500 + epoch)
         x, y = sample_patches(index, canvases, located=located, normals=normals, rng=rng)
         pick = rng.choice(len(hard), size=min(len(hard), n_lesions), replace=False)
